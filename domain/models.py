@@ -1,0 +1,9 @@
+"""Imports every area's models so that ``Base.metadata`` is complete (Alembic, tests)."""
+
+from domain.db import Base
+from domain.people import models as people_models
+from domain.records import models as records_models
+
+metadata = Base.metadata
+
+__all__ = ["metadata", "people_models", "records_models"]

@@ -1,0 +1,1 @@
+"""People who sign in: users, their roles, their server-side sessions and login throttling."""

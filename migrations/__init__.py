@@ -1,0 +1,1 @@
+"""Alembic migrations: the only way Atrium's schema changes."""

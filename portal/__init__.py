@@ -1,0 +1,1 @@
+"""The web face of Atrium and its only composition root."""

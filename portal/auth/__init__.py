@@ -1,0 +1,1 @@
+"""Who is asking: server-side sessions, CSRF protection, and route guards."""

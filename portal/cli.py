@@ -1,0 +1,152 @@
+"""The ``atrium`` command: serve, migrate, demo, createuser.
+
+Configuration errors end the command with exit status 2 and a message naming the variable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+import time
+from collections.abc import Sequence
+
+from domain.errors import ValidationFailed
+from domain.people.models import Role, UserKind
+from portal.settings import ConfigError, Settings
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "portal.app:create_app",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=args.workers,
+        proxy_headers=True,
+        log_level="info",
+    )
+    return 0
+
+
+def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from portal.migrate import upgrade
+
+    upgrade(settings.database_url, args.revision)
+    print(f"database at {args.revision}")
+    return 0
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    from domain.db import Database
+    from domain.demo import load_demo
+
+    async def run() -> int:
+        db = Database(settings.database_url)
+        try:
+            started = time.perf_counter()
+            summary = await load_demo(db, reset=args.reset)
+        finally:
+            await db.dispose()
+        if summary is None:
+            print("demo data already present (use --reset to load it again)")
+        else:
+            print(f"demo data loaded in {time.perf_counter() - started:.1f} s: {summary}")
+        return 0
+
+    return asyncio.run(run())
+
+
+def _createuser(settings: Settings, args: argparse.Namespace) -> int:
+    from domain.db import Database
+    from domain.people.actions import do_create_user
+
+    interactive = sys.stdin.isatty()
+    email = args.email or (input("Email: ") if interactive else "")
+    name = args.name or (input("Name: ") if interactive else "")
+    password = args.password
+    if password is None and interactive:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Password (again): ") != password:
+            print("error: the passwords are not the same", file=sys.stderr)
+            return 1
+    if not email or not name or not password:
+        print("error: give --email, --name and --password (or run interactively)", file=sys.stderr)
+        return 2
+    roles = frozenset(Role(r) for r in args.role)
+
+    async def run() -> int:
+        db = Database(settings.database_url)
+        try:
+            async with db.transaction() as session:
+                user = await do_create_user(
+                    session,
+                    email=email,
+                    name=name,
+                    password=password,
+                    kind=UserKind.STAFF,
+                    roles=roles,
+                    language=args.language,
+                )
+        except ValidationFailed as exc:
+            for field, message in exc.errors.items():
+                print(f"error: {field}: {message}", file=sys.stderr)
+            return 1
+        finally:
+            await db.dispose()
+        print(f"created user {user.id} <{user.email}>")
+        return 0
+
+    return asyncio.run(run())
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="atrium", description="Atrium collaboration portal")
+    commands = root.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the portal over HTTP")
+    serve.add_argument("--host", help="address to bind (default ATRIUM_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default ATRIUM_PORT or 8000)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.set_defaults(run=_serve)
+
+    migrate = commands.add_parser("migrate", help="bring the database schema up to date")
+    migrate.add_argument("--revision", default="head")
+    migrate.set_defaults(run=_migrate)
+
+    demo = commands.add_parser("demo", help="load the demo company (once)")
+    demo.add_argument("--reset", action="store_true", help="erase all data and load it again")
+    demo.set_defaults(run=_demo)
+
+    create = commands.add_parser("createuser", help="create a staff user")
+    create.add_argument("--email")
+    create.add_argument("--name")
+    create.add_argument("--password", help="omit to be asked (recommended)")
+    create.add_argument("--language", choices=["en", "nl"])
+    create.add_argument(
+        "--role",
+        action="append",
+        default=[],
+        choices=[r.value for r in Role],
+        help="grant a role (repeatable): admin, hr, communication",
+    )
+    create.set_defaults(run=_createuser)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        print(f"atrium: configuration error: {exc}", file=sys.stderr)
+        return 2
+    result: int = args.run(settings, args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Pure ASGI middleware (no BaseHTTPMiddleware): security headers, locale, body limits."""

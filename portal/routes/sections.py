@@ -1,0 +1,30 @@
+"""Sections of the portal whose content later work brings (workspaces, records, people, search,
+notifications). Each page says plainly what will come there; none pretends to work. They are
+staff-only: customers and partners get 404, as for anything they may not reach."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from portal.auth.guards import require_staff
+from portal.state import app_state
+
+SECTIONS = ("workspaces", "records", "people", "search", "notifications")
+
+
+def _section(name: str):  # type: ignore[no-untyped-def]
+    async def page(request: Request) -> Response:
+        require_staff(request)
+        return app_state(request)["templates"].TemplateResponse(
+            request,
+            "sections/section.html",
+            {"section": name, "query": request.query_params.get("q", "")[:200]},
+        )
+
+    page.__name__ = f"{name}_page"
+    return page
+
+
+routes = [Route(f"/{name}", _section(name), methods=["GET"], name=name) for name in SECTIONS]

@@ -1,0 +1,1 @@
+"""Delivery only: pub/sub wake-ups, (later) the websocket hub and web push. Knows no HTML."""

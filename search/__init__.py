@@ -1,0 +1,1 @@
+"""Search: the SearchIndex interface, its backends (chosen by URL scheme) and documents."""

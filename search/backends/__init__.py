@@ -1,0 +1,1 @@
+"""Search backends: ``embedded`` (tantivy, in the data dir) and, for scale, Meilisearch."""
