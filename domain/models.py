@@ -1,9 +1,18 @@
 """Imports every area's models so that ``Base.metadata`` is complete (Alembic, tests)."""
 
+from domain import events
 from domain.db import Base
 from domain.people import models as people_models
+from domain.records import audience, datalog
 from domain.records import models as records_models
 
 metadata = Base.metadata
 
-__all__ = ["metadata", "people_models", "records_models"]
+__all__ = [
+    "audience",
+    "datalog",
+    "events",
+    "metadata",
+    "people_models",
+    "records_models",
+]

@@ -33,6 +33,7 @@ from domain.demo.projects import build_projects
 from domain.demo.rows import DemoData
 from domain.demo.storage import holds_company_data, holds_users, wipe, write
 from domain.people.passwords import hash_password
+from domain.records.audience import rebuild_all
 from domain.records.relations import AccountType
 
 __all__ = ["DEMO_PASSWORD", "DemoSummary", "load_demo"]
@@ -104,6 +105,8 @@ async def load_demo(
         password_hash = await asyncio.to_thread(hash_password, DEMO_PASSWORD)
         data = await asyncio.to_thread(build_demo, day, password_hash)
         await write(session, data, dialect=db.dialect)
+        # The rows bypass the record actions, so their audiences are computed here, in SQL.
+        await rebuild_all(session)
     return DemoSummary.of(data)
 
 

@@ -1,0 +1,106 @@
+"""The event log and its catalogue of typed events.
+
+A domain action appends an event in the same transaction as its change: the event names what
+happened (kind), to what (a payload of ids, never content), who did it, and who may hear of it (an
+audience of tokens, stored as rows indexed by token so a reader's replay is one indexed query).
+Consumers — live delivery, search indexing, notifications — read the log after commit.
+
+Each event kind is one frozen dataclass in ``CATALOGUE``; building one with unknown or missing
+fields fails, so a payload never drifts from its declaration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from domain.db import Base, UTCDateTime, utcnow
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit id.
+EventId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_created_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(EventId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EventAudience(Base):
+    __tablename__ = "event_audiences"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        EventId, ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    kind: ClassVar[str]
+
+    def payload(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> DomainEvent:
+        names = {f.name for f in fields(cls)}
+        unknown = set(payload) - names
+        if unknown:
+            raise ValueError(f"{cls.kind}: unknown fields {sorted(unknown)}")
+        return cls(**payload)
+
+
+@dataclass(frozen=True)
+class RecordUpdated(DomainEvent):
+    """Fields of an ERP record changed (the Data Log has the values)."""
+
+    kind: ClassVar[str] = "record.updated"
+    record_kind: str
+    record_id: int
+    fields: tuple[str, ...]
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "record_kind": self.record_kind,
+            "record_id": self.record_id,
+            "fields": list(self.fields),
+        }
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> RecordUpdated:
+        return cls(payload["record_kind"], payload["record_id"], tuple(payload["fields"]))
+
+
+CATALOGUE: dict[str, type[DomainEvent]] = {RecordUpdated.kind: RecordUpdated}
+
+
+async def record_event(
+    session: AsyncSession,
+    event: DomainEvent,
+    audience: Iterable[str],
+    *,
+    actor_id: int | None,
+    now: datetime | None = None,
+) -> Event:
+    """Append an event and its audience rows inside the caller's transaction."""
+    if event.kind not in CATALOGUE:
+        raise ValueError(f"event kind {event.kind!r} is not in the catalogue")
+    row = Event(
+        kind=event.kind, payload=event.payload(), actor_id=actor_id, created_at=now or utcnow()
+    )
+    session.add(row)
+    await session.flush()
+    session.add_all(EventAudience(token=t, event_id=row.id) for t in sorted(set(audience)))
+    return row

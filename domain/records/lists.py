@@ -1,0 +1,386 @@
+"""Record lists: filters, sorting and keyset pagination, always inside the reader's audience.
+
+One ``ListSpec`` per kind declares its columns (what a list row holds, also what the JSON API
+and exports give), its filters (each parses and validates its raw text) and its sort keys. A page
+is one query: ``WHERE audience AND filters AND (sort, id) after cursor ORDER BY sort, id LIMIT n+1``
+— so page 1,000 costs what page 1 costs. Cursors are opaque base64 of the last row's sort key.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, String, and_, func, literal, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.access import Principal
+from domain.errors import ValidationFailed
+from domain.records.audience import RecordKind, visible_ids
+from domain.records.invoicing import Invoice, InvoiceStatus, Item, invoice_status_sql
+from domain.records.org import Department, Employee, EmployeeSkill
+from domain.records.projects import Project, ProjectMember, ProjectStatus
+from domain.records.relations import Account, AccountType, Contact
+from domain.text import N_
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+BAD_CURSOR = N_("This page link is no longer valid. Start from the first page.")
+
+Filter = Callable[[str, date], ColumnElement[bool]]
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    kind: RecordKind
+    model: Any
+    columns: Callable[[date], dict[str, Any]]
+    sorts: dict[str, Callable[[date], Any]]
+    default_sort: str
+    filters: dict[str, Filter] = field(default_factory=dict)
+    joins: tuple[tuple[Any, Any], ...] = ()
+    staff_only_columns: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[dict[str, Any]]
+    next: str | None
+    sort: str
+    filters: dict[str, str]
+
+
+# -- filter parsers: each raises ValidationFailed naming the filter ------------------------------
+
+
+def _int(name: str) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValidationFailed({name: N_("Expected a whole number.")}) from None
+        if not 0 < value < 2**31:
+            raise ValidationFailed({name: N_("Expected a whole number.")})
+        return value
+
+    return parse
+
+
+def _date(name: str, raw: str) -> date:
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValidationFailed({name: N_("Expected a date like 2026-01-31.")}) from None
+
+
+def _choice(name: str, raw: str, choices: set[str]) -> str:
+    if raw not in choices:
+        raise ValidationFailed({name: N_("This is not one of the allowed values.")})
+    return raw
+
+
+def _contains(*columns: Any) -> Filter:
+    def build(raw: str, today: date) -> ColumnElement[bool]:
+        text = raw.strip().lower()[:100]
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return or_(*[func.lower(c).like(f"%{escaped}%", escape="\\") for c in columns])
+
+    return build
+
+
+def _equals_int(name: str, column: Any) -> Filter:
+    parse = _int(name)
+    return lambda raw, today: column == parse(raw)
+
+
+def _status_filter(raw: str, today: date) -> ColumnElement[bool]:
+    value = _choice("status", raw, {s.value for s in InvoiceStatus})
+    return invoice_status_sql(today) == value
+
+
+# -- the kinds ------------------------------------------------------------------------------------
+
+SPECS: dict[RecordKind, ListSpec] = {
+    RecordKind.ACCOUNT: ListSpec(
+        kind=RecordKind.ACCOUNT,
+        model=Account,
+        columns=lambda today: {
+            "id": Account.id,
+            "code": Account.code,
+            "name": Account.name,
+            "type": Account.type,
+            "city": Account.city,
+            "country": Account.country,
+            "vat_number": Account.vat_number,
+            "credit_limit_cents": Account.credit_limit_cents,
+            "account_manager_id": Account.account_manager_id,
+        },
+        sorts={
+            "name": lambda today: Account.name,
+            "code": lambda today: Account.code,
+            "city": lambda today: func.coalesce(Account.city, ""),
+        },
+        default_sort="name",
+        filters={
+            "q": _contains(Account.name, Account.code),
+            "type": lambda raw, today: (
+                Account.type == AccountType(_choice("type", raw, {t.value for t in AccountType}))
+            ),
+            "city": lambda raw, today: func.lower(Account.city) == raw.strip().lower(),
+            "country": lambda raw, today: Account.country == raw.strip().upper()[:2],
+            "manager": _equals_int("manager", Account.account_manager_id),
+        },
+        staff_only_columns=frozenset({"credit_limit_cents", "account_manager_id"}),
+    ),
+    RecordKind.CONTACT: ListSpec(
+        kind=RecordKind.CONTACT,
+        model=Contact,
+        columns=lambda today: {
+            "id": Contact.id,
+            "name": Contact.name,
+            "job_title": Contact.job_title,
+            "email": Contact.email,
+            "phone": Contact.phone,
+            "account_id": Contact.account_id,
+            "account_name": Account.name,
+        },
+        sorts={"name": lambda today: Contact.name, "account": lambda today: Account.name},
+        default_sort="name",
+        filters={
+            "q": _contains(Contact.name, Contact.email),
+            "account": _equals_int("account", Contact.account_id),
+        },
+        joins=((Account, Account.id == Contact.account_id),),
+    ),
+    RecordKind.PROJECT: ListSpec(
+        kind=RecordKind.PROJECT,
+        model=Project,
+        columns=lambda today: {
+            "id": Project.id,
+            "code": Project.code,
+            "name": Project.name,
+            "status": Project.status,
+            "account_id": Project.account_id,
+            "account_name": Account.name,
+            "manager_id": Project.manager_id,
+            "start_date": Project.start_date,
+            "end_date": Project.end_date,
+            "budget_hours": Project.budget_hours,
+            "budget_cents": Project.budget_cents,
+        },
+        sorts={
+            "code": lambda today: Project.code,
+            "name": lambda today: Project.name,
+            "status": lambda today: Project.status,
+            "end_date": lambda today: func.coalesce(Project.end_date, date(9999, 12, 31)),
+        },
+        default_sort="code",
+        filters={
+            "q": _contains(Project.name, Project.code),
+            "status": lambda raw, today: (
+                Project.status
+                == ProjectStatus(_choice("status", raw, {s.value for s in ProjectStatus}))
+            ),
+            "manager": _equals_int("manager", Project.manager_id),
+            "account": _equals_int("account", Project.account_id),
+            "member": lambda raw, today: Project.id.in_(
+                select(ProjectMember.project_id).where(
+                    ProjectMember.employee_id == _int("member")(raw)
+                )
+            ),
+        },
+        joins=((Account, Account.id == Project.account_id),),
+        staff_only_columns=frozenset({"budget_cents", "manager_id"}),
+    ),
+    RecordKind.EMPLOYEE: ListSpec(
+        kind=RecordKind.EMPLOYEE,
+        model=Employee,
+        columns=lambda today: {
+            "id": Employee.id,
+            "name": Employee.name,
+            "job_title": Employee.job_title,
+            "email": Employee.email,
+            "work_phone": Employee.work_phone,
+            "department_id": Employee.department_id,
+            "department_name": Department.name,
+            "manager_id": Employee.manager_id,
+        },
+        sorts={
+            "name": lambda today: Employee.name,
+            "job_title": lambda today: Employee.job_title,
+        },
+        default_sort="name",
+        filters={
+            "q": _contains(Employee.name, Employee.job_title, Employee.email),
+            "department": _equals_int("department", Employee.department_id),
+            "manager": _equals_int("manager", Employee.manager_id),
+            "skill": lambda raw, today: Employee.id.in_(
+                select(EmployeeSkill.employee_id).where(
+                    func.lower(EmployeeSkill.skill) == raw.strip().lower()[:80]
+                )
+            ),
+        },
+        joins=((Department, Department.id == Employee.department_id),),
+        staff_only_columns=frozenset({"department_id", "department_name", "manager_id"}),
+    ),
+    RecordKind.INVOICE: ListSpec(
+        kind=RecordKind.INVOICE,
+        model=Invoice,
+        columns=lambda today: {
+            "id": Invoice.id,
+            "number": Invoice.number,
+            "account_id": Invoice.account_id,
+            "account_name": Account.name,
+            "project_id": Invoice.project_id,
+            "currency": Invoice.currency,
+            "issue_date": Invoice.issue_date,
+            "due_date": Invoice.due_date,
+            "total_cents": Invoice.total_cents,
+            "paid_cents": Invoice.paid_cents,
+            "status": invoice_status_sql(today),
+        },
+        sorts={
+            "issue_date": lambda today: Invoice.issue_date,
+            "due_date": lambda today: Invoice.due_date,
+            "number": lambda today: Invoice.number,
+            "total": lambda today: Invoice.total_cents,
+        },
+        default_sort="-issue_date",
+        filters={
+            "q": _contains(Invoice.number),
+            "status": _status_filter,
+            "account": _equals_int("account", Invoice.account_id),
+            "project": _equals_int("project", Invoice.project_id),
+            "from": lambda raw, today: Invoice.issue_date >= _date("from", raw),
+            "to": lambda raw, today: Invoice.issue_date <= _date("to", raw),
+        },
+        joins=((Account, Account.id == Invoice.account_id),),
+    ),
+    RecordKind.ITEM: ListSpec(
+        kind=RecordKind.ITEM,
+        model=Item,
+        columns=lambda today: {
+            "id": Item.id,
+            "code": Item.code,
+            "name": Item.description,
+            "description": Item.description,
+            "unit": Item.unit,
+            "price_cents": Item.price_cents,
+            "vat_rate_bp": Item.vat_rate_bp,
+        },
+        sorts={
+            "code": lambda today: Item.code,
+            "description": lambda today: Item.description,
+            "price": lambda today: Item.price_cents,
+        },
+        default_sort="code",
+        filters={
+            "q": _contains(Item.code, Item.description),
+            "unit": lambda raw, today: Item.unit == raw.strip()[:20],
+        },
+    ),
+}
+
+
+def encode_cursor(value: Any, record_id: int) -> str:
+    if isinstance(value, date):
+        key: list[Any] = ["d", value.isoformat(), record_id]
+    else:
+        key = ["v", getattr(value, "value", value), record_id]
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[Any, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        tag, value, record_id = json.loads(raw)
+        if not isinstance(record_id, int) or tag not in ("d", "v"):
+            raise ValueError(cursor)
+        if tag == "d":
+            value = date.fromisoformat(value)
+        elif not isinstance(value, str | int | float):
+            raise ValueError(cursor)
+        return value, record_id
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, json.JSONDecodeError):
+        raise ValidationFailed({"cursor": BAD_CURSOR}) from None
+
+
+def visible_columns(spec: ListSpec, principal: Principal, today: date) -> dict[str, Any]:
+    columns = spec.columns(today)
+    if not principal.is_staff:
+        columns = {k: v for k, v in columns.items() if k not in spec.staff_only_columns}
+    return columns
+
+
+async def list_records(
+    session: AsyncSession,
+    principal: Principal,
+    kind: RecordKind,
+    *,
+    today: date,
+    filters: dict[str, str] | None = None,
+    sort: str | None = None,
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> Page:
+    """One page of a kind's records that the principal may see. Unknown filters are ignored
+    (links stay valid as filters evolve); bad values raise ``ValidationFailed``."""
+    spec = SPECS[kind]
+    sort = sort or spec.default_sort
+    descending = sort.startswith("-")
+    sort_name = sort.lstrip("-")
+    if sort_name not in spec.sorts:
+        raise ValidationFailed({"sort": N_("This is not one of the allowed values.")})
+    limit = max(1, min(limit, MAX_LIMIT))
+    sort_key = spec.sorts[sort_name](today)
+    id_column = spec.model.id
+
+    columns = visible_columns(spec, principal, today)
+    stmt = select(*[c.label(n) for n, c in columns.items()], sort_key.label("_sort"))
+    stmt = stmt.select_from(spec.model)
+    for target, on in spec.joins:
+        stmt = stmt.outerjoin(target, on)
+    stmt = stmt.where(id_column.in_(visible_ids(kind, principal.tokens)))
+
+    applied: dict[str, str] = {}
+    for name, raw in (filters or {}).items():
+        if name in spec.filters and raw.strip():
+            stmt = stmt.where(spec.filters[name](raw, today))
+            applied[name] = raw.strip()
+
+    if cursor:
+        after_value, after_id = decode_cursor(cursor)
+        typed_value: Any = literal(after_value, type_=sort_key.type)
+        if isinstance(after_value, str) and not isinstance(sort_key.type, String):
+            typed_value = literal(after_value)
+        if descending:
+            stmt = stmt.where(
+                or_(sort_key < typed_value, and_(sort_key == typed_value, id_column < after_id))
+            )
+        else:
+            stmt = stmt.where(
+                or_(sort_key > typed_value, and_(sort_key == typed_value, id_column > after_id))
+            )
+    if descending:
+        stmt = stmt.order_by(sort_key.desc(), id_column.desc())
+    else:
+        stmt = stmt.order_by(sort_key, id_column)
+    stmt = stmt.limit(limit + 1)
+
+    result = (await session.execute(stmt)).mappings().all()
+    rows = [dict(r) for r in result[:limit]]
+    next_cursor = None
+    if len(result) > limit:
+        last = rows[-1]
+        next_cursor = encode_cursor(last["_sort"], last["id"])
+    for row in rows:
+        row.pop("_sort", None)
+        for key, value in row.items():
+            if hasattr(value, "value") and not isinstance(value, date):
+                row[key] = value.value
+    return Page(rows=rows, next=next_cursor, sort=sort, filters=applied)
