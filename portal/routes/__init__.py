@@ -7,7 +7,18 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from portal.routes import auth, health, home, profile, sections
+from portal.routes import (
+    admin,
+    api,
+    auth,
+    health,
+    home,
+    imports,
+    profile,
+    records_cards,
+    records_lists,
+    sections,
+)
 
 STATIC_DIR = Path(__file__).resolve().parent.parent.parent / "static"
 
@@ -18,6 +29,12 @@ def all_routes() -> list[BaseRoute]:
         *auth.routes,
         *home.routes,
         *profile.routes,
+        # /records/import before /records/{kind}, which would otherwise take it.
+        *imports.routes,
+        *records_lists.routes,
+        *records_cards.routes,
+        *admin.routes,
+        *api.routes,
         *sections.routes,
         Mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
     ]
