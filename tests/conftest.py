@@ -19,13 +19,13 @@ import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from domain.db import Database
 from domain.models import metadata
@@ -46,7 +46,9 @@ PASSWORD = "correct horse battery"
 def reachable(url: str, default_port: int) -> bool:
     parts = urlsplit(url)
     try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), 1):
+        with socket.create_connection(
+            (parts.hostname or "127.0.0.1", parts.port or default_port), 1
+        ):
             return True
     except OSError:
         return False
@@ -109,9 +111,7 @@ async def empty_all_tables(db: Database) -> None:
     tables = [t.name for t in reversed(metadata.sorted_tables)]
     async with db.transaction() as session:
         if db.dialect == "postgresql":
-            await session.execute(
-                text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
-            )
+            await session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
             return
         await session.execute(text("UPDATE departments SET manager_id = NULL"))
         for table in tables:
@@ -141,7 +141,7 @@ def settings(backend: Backend, tmp_path: Path, db: Database) -> Settings:
     )
 
 
-AsgiApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
+AsgiApp = ASGIApp
 
 
 @pytest.fixture
@@ -150,8 +150,10 @@ async def app(settings: Settings) -> AsyncIterator[AsgiApp]:
     lifespan state — what uvicorn does."""
     starlette_app = create_app(settings)
     async with starlette_app.router.lifespan_context(starlette_app) as state:
+        if state is None:
+            raise RuntimeError("Atrium's lifespan yielded no state")
 
-        async def asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
             scope["state"] = dict(state)
             await starlette_app(scope, receive, send)
 
@@ -220,9 +222,7 @@ async def csrf_from(client: httpx.AsyncClient, path: str = "/login") -> str:
     return match.group(1)
 
 
-async def login(
-    client: httpx.AsyncClient, email: str, password: str = PASSWORD
-) -> httpx.Response:
+async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> httpx.Response:
     token = await csrf_from(client)
     return await client.post(
         "/login", data={"email": email, "password": password, "csrf_token": token}

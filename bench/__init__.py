@@ -1,0 +1,1 @@
+"""Benchmarks: standalone scripts, run by `make bench`; a package so `bench.common` resolves."""
