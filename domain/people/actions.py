@@ -6,6 +6,7 @@ Each ``do_*`` runs inside the caller's write transaction; each ``check_*`` valid
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 from dataclasses import dataclass
@@ -77,16 +78,35 @@ async def do_record_failed_sign_in(
     session.add(LoginFailure(email=normalise_email(email)[:EMAIL_MAX], ip=ip[:64], at=now))
 
 
+async def do_count_sign_in_attempt(
+    session: AsyncSession, email: str, ip: str, now: datetime, limits: SignInLimits
+) -> None:
+    """Refuse an attempt while throttled, else count it as a failure *before* the password is
+    checked; ``do_record_sign_in`` forgets it if the password was right.
+
+    Counting only after a wrong password let parallel guesses all pass ``check_sign_in`` while
+    their hashes ran, so an attacker got as many guesses as requests in flight. The account's row
+    is locked so that on PostgreSQL two attempts on one account are counted one after the other
+    (SQLite writers queue anyway). Known limit: the per-address count can still overshoot by the
+    number of parallel attempts on different accounts.
+    """
+    await session.execute(
+        select(User.id).where(User.email == normalise_email(email)).with_for_update()
+    )
+    await check_sign_in(session, email, ip, now, limits)
+    await do_record_failed_sign_in(session, email, ip, now)
+
+
 async def do_record_sign_in(
     session: AsyncSession, user_id: int, password: str, now: datetime
 ) -> None:
     """After a successful ``authenticate``: upgrade an outdated hash, note the time, and forget
-    the account's failed attempts."""
+    the account's failed attempts (including this one, counted up front)."""
     user = await session.get(User, user_id)
     if user is None:
         raise NotFound(f"user {user_id}")
     if user.password_hash is not None and needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+        user.password_hash = await asyncio.to_thread(hash_password, password)
     user.last_login_at = now
     await session.execute(delete(LoginFailure).where(LoginFailure.email == user.email))
 
@@ -199,7 +219,7 @@ async def do_create_user(
         name=name,
         kind=kind,
         language=language,
-        password_hash=hash_password(password) if password else None,
+        password_hash=await asyncio.to_thread(hash_password, password) if password else None,
         is_active=True,
     )
     session.add(user)
@@ -242,12 +262,12 @@ async def do_change_password(
     """Change a password after checking the current one; every other session is signed out."""
     user = await _active_user(session, user_id)
     errors: dict[str, str] = {}
-    if not verify_password(user.password_hash, current):
+    if not await asyncio.to_thread(verify_password, user.password_hash, current):
         errors["current_password"] = N_("The current password is not correct.")
     _check_new_password(new, errors, "new_password")
     if errors:
         raise ValidationFailed(errors)
-    user.password_hash = hash_password(new)
+    user.password_hash = await asyncio.to_thread(hash_password, new)
     await do_end_all_sessions(session, user.id, except_token=keep_session)
 
 

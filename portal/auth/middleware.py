@@ -3,7 +3,8 @@
 A valid cookie puts the user, their principal (audience tokens) and the session token into
 ``scope["state"]``; an unknown, expired or revoked one is cleared. Anonymous browsers get an
 ``atrium_anon`` cookie so that the CSRF token of the login form is bound to them. The session's
-expiry slides forward at most every few minutes, not on every request.
+expiry (on the server and in the browser's cookie) slides forward at most every few minutes, not
+on every request.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from portal.auth.cookies import (
     ANON_COOKIE,
     ANON_MAX_AGE,
     SESSION_COOKIE,
+    SESSION_MAX_AGE,
     clear_cookie_header,
     cookie_header,
 )
@@ -67,6 +69,11 @@ class AuthMiddleware:
             elif now - found[0].last_seen_at > TOUCH_INTERVAL:
                 async with db.transaction() as session:
                     await do_touch_session(session, token, now)
+                # The browser's copy slides too: otherwise it drops the cookie SESSION_MAX_AGE
+                # after sign-in, however active the user is.
+                set_cookies.append(
+                    cookie_header(SESSION_COOKIE, token, max_age=SESSION_MAX_AGE, secure=secure)
+                )
 
         if state["principal"] is not None:
             bound_to = token or ""

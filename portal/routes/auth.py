@@ -12,9 +12,8 @@ from domain.people.actions import (
     BAD_CREDENTIALS,
     TOO_MANY_ATTEMPTS,
     SignInLimits,
-    check_sign_in,
+    do_count_sign_in_attempt,
     do_end_session,
-    do_record_failed_sign_in,
     do_record_sign_in,
     do_start_session,
 )
@@ -77,9 +76,10 @@ async def login(request: Request) -> Response:
     now = utcnow()
     limits = SignInLimits(per_ip=state["settings"].login_ip_limit)
     try:
-        async with state["db"].session() as session:
-            await check_sign_in(session, email, ip, now, limits)
-            user = await authenticate(session, email, password)
+        # Counted as a failure before the (slow) password check, so parallel guesses cannot
+        # all slip past the limit; a right password clears it below.
+        async with state["db"].transaction() as session:
+            await do_count_sign_in_attempt(session, email, ip, now, limits)
     except Throttled as exc:
         response = _render(
             request, status=429, email=email, error=_(TOO_MANY_ATTEMPTS), next_url=next_url
@@ -87,9 +87,9 @@ async def login(request: Request) -> Response:
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
 
+    async with state["db"].session() as session:
+        user = await authenticate(session, email, password)
     if user is None:
-        async with state["db"].transaction() as session:
-            await do_record_failed_sign_in(session, email, ip, now)
         return _render(
             request, status=400, email=email, error=_(BAD_CREDENTIALS), next_url=next_url
         )
