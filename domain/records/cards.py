@@ -4,10 +4,16 @@ see them.
 Each card costs a fixed number of queries however many related rows exist: related lists are
 single audience-filtered queries with a limit, and sums are computed in SQL. Lists that are cut
 carry their full count so the card can link to the filtered list page.
+
+Besides the audience filter on every related list, a card says which of its sections its reader
+may see at all (``insider``, ``shows_amounts``): an account's contacts and invoices are for staff
+and that account's own contacts, a project's money figures for staff. A section a reader may not
+see is not queried, rather than queried and found empty.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Generic, TypeVar
@@ -36,10 +42,13 @@ from domain.records.queries import (
     access_invoice,
     access_item,
     access_project,
+    access_record,
 )
 from domain.records.relations import Account, Contact
 
 RELATED_LIMIT = 50
+# Invoices pile up: a card shows the newest and links to the list for the rest.
+INVOICE_LIMIT = 20
 T = TypeVar("T")
 AnySelect = Select[*tuple[Any, ...]]
 HOURS_PER_UNIT = {"uur": 1, "hour": 1, "h": 1, "dagdeel": 4, "dag": 8, "day": 8}
@@ -74,6 +83,7 @@ class ProjectRow:
     name: str
     status: str
     end_date: date | None
+    account_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +108,13 @@ class ChangeRow:
     new_value: str | None
     actor: str | None
     change: RecordChange
+    # For fields holding an employee id: the employee's name then and now, when known.
+    old_name: str | None = None
+    new_name: str | None = None
+
+
+# Data Log fields whose values are employee ids, shown by name.
+EMPLOYEE_FIELDS = frozenset({"account_manager_id", "manager_id"})
 
 
 @dataclass
@@ -109,6 +126,8 @@ class AccountCard:
     invoices: Related[InvoiceRow]
     open_cents: int
     overdue_cents: int
+    # Staff, or a contact of this very account: sees its contacts, invoices and open amounts.
+    insider: bool = False
     log: list[ChangeRow] = field(default_factory=list)
 
 
@@ -129,19 +148,21 @@ class ProjectCard:
     invoices: Related[InvoiceRow]
     realised_hours: int
     realised_cents: int
+    # Staff, or a contact of the project's customer: sees the project's invoices.
+    insider: bool = False
+    # Staff only: the money budget and what has been invoiced against it.
+    shows_amounts: bool = False
     log: list[ChangeRow] = field(default_factory=list)
 
     @property
     def hours_progress(self) -> int | None:
-        if not self.project.budget_hours:
-            return None
-        return round(100 * self.realised_hours / self.project.budget_hours)
+        return progress(self.realised_hours, self.project.budget_hours)
 
     @property
     def amount_progress(self) -> int | None:
-        if not self.project.budget_cents:
+        if not self.shows_amounts:
             return None
-        return round(100 * self.realised_cents / self.project.budget_cents)
+        return progress(self.realised_cents, self.project.budget_cents)
 
 
 @dataclass
@@ -171,6 +192,31 @@ class ItemCard:
     item: Item
     times_invoiced: int
     revenue_cents: int
+
+
+@dataclass(frozen=True)
+class RecordSummary:
+    """What a compact card shows: the record (an employee as the reader may see them) and the
+    account it belongs to, if any and if visible."""
+
+    kind: RecordKind
+    record: Account | Contact | Project | EmployeeView | Invoice | Item
+    account: AccountRow | None = None
+    status: InvoiceStatus | None = None
+
+
+def progress(realised: int, budget: int | None) -> int | None:
+    """Realised as a whole percentage of budget; None without a budget. May exceed 100."""
+    if not budget:
+        return None
+    return round(100 * realised / budget)
+
+
+@dataclass(frozen=True)
+class EmployeeChoice:
+    id: int
+    name: str
+    number: str
 
 
 def _visible(kind: RecordKind, principal: Principal) -> Select[int]:
@@ -219,9 +265,14 @@ async def _account_row(
     return AccountRow(*row) if row else None
 
 
-async def _invoices(
-    session: AsyncSession, principal: Principal, today: date, *where: Any
+async def invoice_rows(
+    session: AsyncSession,
+    principal: Principal,
+    today: date,
+    *where: Any,
+    limit: int = INVOICE_LIMIT,
 ) -> Related[InvoiceRow]:
+    """The reader's invoices matching ``where``, newest first, at most ``limit``, with the count."""
     status = invoice_status_sql(today)
     rows, total = await _related(
         session,
@@ -237,6 +288,7 @@ async def _invoices(
         )
         .where(Invoice.id.in_(_visible(RecordKind.INVOICE, principal)), *where)
         .order_by(Invoice.issue_date.desc(), Invoice.id.desc()),
+        limit,
     )
     return Related(
         [
@@ -252,11 +304,18 @@ async def _projects(
 ) -> Related[ProjectRow]:
     rows, total = await _related(
         session,
-        select(Project.id, Project.code, Project.name, Project.status, Project.end_date)
+        select(
+            Project.id,
+            Project.code,
+            Project.name,
+            Project.status,
+            Project.end_date,
+            Project.account_id,
+        )
         .where(Project.id.in_(_visible(RecordKind.PROJECT, principal)), *where)
         .order_by(Project.start_date.desc(), Project.id.desc()),
     )
-    return Related([ProjectRow(r[0], r[1], r[2], str(r[3]), r[4]) for r in rows], total)
+    return Related([ProjectRow(r[0], r[1], r[2], str(r[3]), r[4], r[5]) for r in rows], total)
 
 
 async def _log(
@@ -264,16 +323,106 @@ async def _log(
 ) -> list[ChangeRow]:
     if not principal.is_staff:
         return []
+    changes = await changes_of(session, kind.value, record_id)
+    ids = {
+        int(value)
+        for c, _actor in changes
+        if c.field in EMPLOYEE_FIELDS
+        for value in (c.old_value, c.new_value)
+        if value and value.isdigit()
+    }
+    names: dict[str, str] = {}
+    if ids:
+        # One query for every employee the log names, however long the log.
+        rows = await session.execute(
+            select(Employee.id, Employee.name).where(Employee.id.in_(sorted(ids)))
+        )
+        names = {str(employee_id): name for employee_id, name in rows}
+
+    def name(c: RecordChange, value: str | None) -> str | None:
+        return names.get(value) if value and c.field in EMPLOYEE_FIELDS else None
+
     return [
-        ChangeRow(c.field, c.old_value, c.new_value, actor, c)
-        for c, actor in await changes_of(session, kind.value, record_id)
+        ChangeRow(
+            c.field,
+            c.old_value,
+            c.new_value,
+            actor,
+            c,
+            name(c, c.old_value),
+            name(c, c.new_value),
+        )
+        for c, actor in changes
     ]
+
+
+async def realised_by_project(
+    session: AsyncSession, project_ids: Iterable[int]
+) -> dict[int, tuple[int, int]]:
+    """Hours and net amount invoiced per project, in one grouped query.
+
+    Hours count the invoice lines whose item is sold by a unit of time (``HOURS_PER_UNIT``).
+    Callers pass only projects their reader may see; the sums are of the projects, not of the
+    reader's invoices.
+    """
+    ids = sorted(set(project_ids))
+    if not ids:
+        return {}
+    hours_case = case(
+        *[
+            (Item.unit == unit, InvoiceLine.quantity * factor)
+            for unit, factor in HOURS_PER_UNIT.items()
+        ],
+        else_=0,
+    )
+    rows = await session.execute(
+        select(
+            Invoice.project_id,
+            func.coalesce(func.sum(hours_case), 0),
+            func.coalesce(func.sum(InvoiceLine.quantity * InvoiceLine.unit_price_cents), 0),
+        )
+        .select_from(InvoiceLine)
+        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+        .outerjoin(Item, Item.id == InvoiceLine.item_id)
+        .where(Invoice.project_id.in_(ids))
+        .group_by(Invoice.project_id)
+    )
+    return {int(pid): (int(hours), int(cents)) for pid, hours, cents in rows}
+
+
+async def employee_choices(session: AsyncSession) -> list[EmployeeChoice]:
+    """Every employee, by name: the choices of an edit form's manager field (staff only)."""
+    rows = await session.execute(
+        select(Employee.id, Employee.name, Employee.number).order_by(Employee.name, Employee.id)
+    )
+    return [EmployeeChoice(*row) for row in rows]
 
 
 async def account_card(
     session: AsyncSession, principal: Principal, account_id: int, today: date
 ) -> AccountCard:
     account = await access_account(session, principal, account_id)
+    projects = await _projects(
+        session,
+        principal,
+        (Project.account_id == account.id)
+        | Project.id.in_(
+            select(ProjectPartner.project_id).where(ProjectPartner.account_id == account.id)
+        ),
+    )
+    manager = await _person(session, principal, account.account_manager_id)
+    log = await _log(session, principal, RecordKind.ACCOUNT, account.id)
+    if not (principal.is_staff or principal.account_id == account.id):
+        return AccountCard(
+            account=account,
+            manager=manager,
+            contacts=Related([], 0),
+            projects=projects,
+            invoices=Related([], 0),
+            open_cents=0,
+            overdue_cents=0,
+            log=log,
+        )
     contacts, contacts_total = await _related(
         session,
         select(Contact)
@@ -317,23 +466,16 @@ async def account_card(
             )
         )
     ).one()
-    projects = await _projects(
-        session,
-        principal,
-        (Project.account_id == account.id)
-        | Project.id.in_(
-            select(ProjectPartner.project_id).where(ProjectPartner.account_id == account.id)
-        ),
-    )
     return AccountCard(
         account=account,
-        manager=await _person(session, principal, account.account_manager_id),
+        manager=manager,
         contacts=Related([c[0] for c in contacts], contacts_total),
         projects=projects,
-        invoices=await _invoices(session, principal, today, Invoice.account_id == account.id),
+        invoices=await invoice_rows(session, principal, today, Invoice.account_id == account.id),
         open_cents=int(sums[0]),
         overdue_cents=int(sums[1]),
-        log=await _log(session, principal, RecordKind.ACCOUNT, account.id),
+        insider=True,
+        log=log,
     )
 
 
@@ -370,34 +512,23 @@ async def project_card(
         )
         .order_by(Account.name),
     )
-    hours_case = case(
-        *[
-            (Item.unit == unit, InvoiceLine.quantity * factor)
-            for unit, factor in HOURS_PER_UNIT.items()
-        ],
-        else_=0,
-    )
-    realised = (
-        await session.execute(
-            select(
-                func.coalesce(func.sum(hours_case), 0),
-                func.coalesce(func.sum(InvoiceLine.quantity * InvoiceLine.unit_price_cents), 0),
-            )
-            .select_from(InvoiceLine)
-            .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-            .outerjoin(Item, Item.id == InvoiceLine.item_id)
-            .where(Invoice.project_id == project.id)
-        )
-    ).one()
+    hours, cents = (await realised_by_project(session, [project.id])).get(project.id, (0, 0))
+    insider = principal.is_staff or principal.account_id == project.account_id
+    invoices: Related[InvoiceRow] = Related([], 0)
+    if insider:
+        invoices = await invoice_rows(session, principal, today, Invoice.project_id == project.id)
     return ProjectCard(
         project=project,
         customer=await _account_row(session, principal, project.account_id),
         manager=await _person(session, principal, project.manager_id),
         members=Related([PersonRow(*m) for m in members], members_total),
         partners=Related([AccountRow(*p) for p in partners], partners_total),
-        invoices=await _invoices(session, principal, today, Invoice.project_id == project.id),
-        realised_hours=int(realised[0]),
-        realised_cents=int(realised[1]),
+        invoices=invoices,
+        realised_hours=hours,
+        # Externals get no money figures at all, not merely a hidden column.
+        realised_cents=cents if principal.is_staff else 0,
+        insider=insider,
+        shows_amounts=principal.is_staff,
         log=await _log(session, principal, RecordKind.PROJECT, project.id),
     )
 
@@ -494,3 +625,19 @@ async def item_card(session: AsyncSession, principal: Principal, item_id: int) -
         )
     ).one()
     return ItemCard(item=item, times_invoiced=int(usage[0]), revenue_cents=int(usage[1]))
+
+
+async def record_summary(
+    session: AsyncSession, principal: Principal, kind: RecordKind, record_id: int, today: date
+) -> RecordSummary:
+    """The compact card of any record, in at most two queries; ``NotFound`` when not visible."""
+    record = await access_record(session, principal, kind, record_id)
+    if isinstance(record, Employee):
+        return RecordSummary(kind, view_employee(principal, record))
+    if isinstance(record, Contact | Project):
+        account = await _account_row(session, principal, record.account_id)
+        return RecordSummary(kind, record, account)
+    if isinstance(record, Invoice):
+        account = await _account_row(session, principal, record.account_id)
+        return RecordSummary(kind, record, account, record.status_on(today))
+    return RecordSummary(kind, record)
