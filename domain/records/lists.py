@@ -3,7 +3,10 @@
 One ``ListSpec`` per kind declares its columns (what a list row holds, also what the JSON API
 and exports give), its filters (each parses and validates its raw text) and its sort keys. A page
 is one query: ``WHERE audience AND filters AND (sort, id) after cursor ORDER BY sort, id LIMIT n+1``
-— so page 1,000 costs what page 1 costs. Cursors are opaque base64 of the last row's sort key.
+— so page 1,000 costs what page 1 costs. Cursors are opaque base64 of the last row's sort key,
+its id and the sort's name; a cursor that does not fit the sort is refused as a bad value.
+
+Externals see neither the staff-only columns nor the staff-only filters of a kind.
 """
 
 from __future__ import annotations
@@ -16,7 +19,19 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, func, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Enum,
+    Integer,
+    String,
+    and_,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Principal
@@ -45,6 +60,9 @@ class ListSpec:
     filters: dict[str, Filter] = field(default_factory=dict)
     joins: tuple[tuple[Any, Any], ...] = ()
     staff_only_columns: frozenset[str] = frozenset()
+    # Filters on what externals may not read (a manager, a department, skills): for them these
+    # are ignored like unknown filters, or a filter would reveal the hidden value row by row.
+    staff_only_filters: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -136,6 +154,7 @@ SPECS: dict[RecordKind, ListSpec] = {
             "manager": _equals_int("manager", Account.account_manager_id),
         },
         staff_only_columns=frozenset({"credit_limit_cents", "account_manager_id"}),
+        staff_only_filters=frozenset({"manager"}),
     ),
     RecordKind.CONTACT: ListSpec(
         kind=RecordKind.CONTACT,
@@ -176,12 +195,13 @@ SPECS: dict[RecordKind, ListSpec] = {
         sorts={
             "code": lambda today: Project.code,
             "name": lambda today: Project.name,
+            "account": lambda today: Account.name,
             "status": lambda today: Project.status,
             "end_date": lambda today: func.coalesce(Project.end_date, date(9999, 12, 31)),
         },
         default_sort="code",
         filters={
-            "q": _contains(Project.name, Project.code),
+            "q": _contains(Project.name, Project.code, Account.name),
             "status": lambda raw, today: (
                 Project.status
                 == ProjectStatus(_choice("status", raw, {s.value for s in ProjectStatus}))
@@ -196,6 +216,7 @@ SPECS: dict[RecordKind, ListSpec] = {
         },
         joins=((Account, Account.id == Project.account_id),),
         staff_only_columns=frozenset({"budget_cents", "manager_id"}),
+        staff_only_filters=frozenset({"manager"}),
     ),
     RecordKind.EMPLOYEE: ListSpec(
         kind=RecordKind.EMPLOYEE,
@@ -227,6 +248,8 @@ SPECS: dict[RecordKind, ListSpec] = {
         },
         joins=((Department, Department.id == Employee.department_id),),
         staff_only_columns=frozenset({"department_id", "department_name", "manager_id"}),
+        # Skills are shown to staff only (the employee card), so searching them is staff-only.
+        staff_only_filters=frozenset({"department", "manager", "skill"}),
     ),
     RecordKind.INVOICE: ListSpec(
         kind=RecordKind.INVOICE,
@@ -248,11 +271,12 @@ SPECS: dict[RecordKind, ListSpec] = {
             "issue_date": lambda today: Invoice.issue_date,
             "due_date": lambda today: Invoice.due_date,
             "number": lambda today: Invoice.number,
+            "account": lambda today: Account.name,
             "total": lambda today: Invoice.total_cents,
         },
         default_sort="-issue_date",
         filters={
-            "q": _contains(Invoice.number),
+            "q": _contains(Invoice.number, Account.name),
             "status": _status_filter,
             "account": _equals_int("account", Invoice.account_id),
             "project": _equals_int("project", Invoice.project_id),
@@ -287,27 +311,50 @@ SPECS: dict[RecordKind, ListSpec] = {
 }
 
 
-def encode_cursor(value: Any, record_id: int) -> str:
+def encode_cursor(value: Any, record_id: int, sort: str = "") -> str:
+    """The position after a row: its sort value and id, and the sort they belong to."""
     if isinstance(value, date):
-        key: list[Any] = ["d", value.isoformat(), record_id]
+        key: list[Any] = ["d", value.isoformat(), record_id, sort]
     else:
-        key = ["v", getattr(value, "value", value), record_id]
+        key = ["v", getattr(value, "value", value), record_id, sort]
     return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[Any, int]:
+def decode_cursor(cursor: str, sort: str = "", sort_type: Any = None) -> tuple[Any, int]:
+    """Read a cursor made by ``encode_cursor`` for this sort. Cursors come from URLs, so anything
+    else — another sort's cursor, a value of the wrong type for the sort column, an id out of
+    range — is refused here rather than reaching the database as a type error."""
     try:
+        if len(cursor) > 4096:
+            raise ValueError(cursor)
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        tag, value, record_id = json.loads(raw)
-        if not isinstance(record_id, int) or tag not in ("d", "v"):
+        tag, value, record_id, cursor_sort = json.loads(raw)
+        if cursor_sort != sort or tag not in ("d", "v"):
+            raise ValueError(cursor)
+        if type(record_id) is not int or not 0 <= record_id < 2**31:
             raise ValueError(cursor)
         if tag == "d":
             value = date.fromisoformat(value)
-        elif not isinstance(value, str | int | float):
+        if sort_type is not None and not _fits(value, sort_type):
+            raise ValueError(cursor)
+        if not isinstance(value, str | int | date):
             raise ValueError(cursor)
         return value, record_id
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, json.JSONDecodeError):
         raise ValidationFailed({"cursor": BAD_CURSOR}) from None
+
+
+def _fits(value: Any, sort_type: Any) -> bool:
+    """Whether a cursor value can be compared with a sort column of this SQL type."""
+    if isinstance(sort_type, Date):
+        return isinstance(value, date)
+    if isinstance(sort_type, Integer):
+        return type(value) is int and -(2**63) <= value < 2**63
+    if isinstance(sort_type, Enum):
+        return value in sort_type.enums
+    if isinstance(sort_type, String):
+        return isinstance(value, str) and "\x00" not in value
+    return False
 
 
 def visible_columns(spec: ListSpec, principal: Principal, today: date) -> dict[str, Any]:
@@ -315,6 +362,10 @@ def visible_columns(spec: ListSpec, principal: Principal, today: date) -> dict[s
     if not principal.is_staff:
         columns = {k: v for k, v in columns.items() if k not in spec.staff_only_columns}
     return columns
+
+
+def principal_may_filter(spec: ListSpec, principal: Principal, name: str) -> bool:
+    return principal.is_staff or name not in spec.staff_only_filters
 
 
 async def list_records(
@@ -329,11 +380,12 @@ async def list_records(
     limit: int = DEFAULT_LIMIT,
 ) -> Page:
     """One page of a kind's records that the principal may see. Unknown filters are ignored
-    (links stay valid as filters evolve); bad values raise ``ValidationFailed``."""
+    (links stay valid as filters evolve); bad values raise ``ValidationFailed``, naming every
+    bad filter at once so a form can mark them all."""
     spec = SPECS[kind]
     sort = sort or spec.default_sort
     descending = sort.startswith("-")
-    sort_name = sort.lstrip("-")
+    sort_name = sort[1:] if descending else sort
     if sort_name not in spec.sorts:
         raise ValidationFailed({"sort": N_("This is not one of the allowed values.")})
     limit = max(1, min(limit, MAX_LIMIT))
@@ -348,16 +400,24 @@ async def list_records(
     stmt = stmt.where(id_column.in_(visible_ids(kind, principal.tokens)))
 
     applied: dict[str, str] = {}
+    errors: dict[str, str] = {}
     for name, raw in (filters or {}).items():
-        if name in spec.filters and raw.strip():
-            stmt = stmt.where(spec.filters[name](raw, today))
+        if name not in spec.filters or not principal_may_filter(spec, principal, name):
+            continue
+        # PostgreSQL refuses NUL in text; it can only come from a hand-made URL.
+        raw = raw.replace("\x00", "")
+        if raw.strip():
+            try:
+                stmt = stmt.where(spec.filters[name](raw, today))
+            except ValidationFailed as exc:
+                errors.update(exc.errors)
             applied[name] = raw.strip()
+    if errors:
+        raise ValidationFailed(errors)
 
     if cursor:
-        after_value, after_id = decode_cursor(cursor)
+        after_value, after_id = decode_cursor(cursor, sort, sort_key.type)
         typed_value: Any = literal(after_value, type_=sort_key.type)
-        if isinstance(after_value, str) and not isinstance(sort_key.type, String):
-            typed_value = literal(after_value)
         if descending:
             stmt = stmt.where(
                 or_(sort_key < typed_value, and_(sort_key == typed_value, id_column < after_id))
@@ -377,10 +437,79 @@ async def list_records(
     next_cursor = None
     if len(result) > limit:
         last = rows[-1]
-        next_cursor = encode_cursor(last["_sort"], last["id"])
+        next_cursor = encode_cursor(last["_sort"], last["id"], sort)
     for row in rows:
         row.pop("_sort", None)
         for key, value in row.items():
             if hasattr(value, "value") and not isinstance(value, date):
                 row[key] = value.value
     return Page(rows=rows, next=next_cursor, sort=sort, filters=applied)
+
+
+# -- choices for the filters that pick one of a few known values ---------------------------------
+
+Options = list[tuple[str, str]]
+
+
+async def _options(session: AsyncSession, stmt: Any) -> Options:
+    return [(str(value), str(label)) for value, label in (await session.execute(stmt)).all()]
+
+
+def _accounts_of(kind: RecordKind, principal: Principal, account_id: Any) -> Any:
+    """The accounts, by name, that the principal may see and that occur in their rows of a
+    kind. Staff see every row of every kind, so for them "has a row" is enough — checking each
+    row's audience would cost a pass over all of them (every invoice) per page view."""
+    rows = select(account_id).where(account_id == Account.id)
+    if not principal.is_staff:
+        rows = rows.where(SPECS[kind].model.id.in_(visible_ids(kind, principal.tokens)))
+    return (
+        select(Account.id, Account.name)
+        .where(Account.id.in_(visible_ids(RecordKind.ACCOUNT, principal.tokens)), exists(rows))
+        .order_by(Account.name, Account.id)
+    )
+
+
+async def filter_options(
+    session: AsyncSession, principal: Principal, kind: RecordKind
+) -> dict[str, Options]:
+    """(value, label) choices for a kind's filters that name another record or a fixed
+    vocabulary — accounts, managers, departments, skills, units — limited to what occurs in the
+    principal's own rows, so a choice never names a record they may not see."""
+    options: dict[str, Options] = {}
+    staff = principal.is_staff
+    if kind is RecordKind.INVOICE:
+        options["account"] = await _options(
+            session, _accounts_of(kind, principal, Invoice.account_id)
+        )
+    elif kind is RecordKind.CONTACT:
+        options["account"] = await _options(
+            session, _accounts_of(kind, principal, Contact.account_id)
+        )
+    elif kind is RecordKind.PROJECT:
+        options["account"] = await _options(
+            session, _accounts_of(kind, principal, Project.account_id)
+        )
+        if staff:
+            options["manager"] = await _options(
+                session,
+                select(Employee.id, Employee.name)
+                .where(Employee.id.in_(select(Project.manager_id)))
+                .order_by(Employee.name, Employee.id),
+            )
+    elif kind is RecordKind.ACCOUNT and staff:
+        options["manager"] = await _options(
+            session,
+            select(Employee.id, Employee.name)
+            .where(Employee.id.in_(select(Account.account_manager_id)))
+            .order_by(Employee.name, Employee.id),
+        )
+    elif kind is RecordKind.EMPLOYEE and staff:
+        options["department"] = await _options(
+            session, select(Department.id, Department.name).order_by(Department.name)
+        )
+        skills = select(EmployeeSkill.skill).distinct().order_by(EmployeeSkill.skill)
+        options["skill"] = [(s, s) for s in (await session.scalars(skills)).all()]
+    elif kind is RecordKind.ITEM and staff:
+        units = select(Item.unit).distinct().order_by(Item.unit)
+        options["unit"] = [(u, u) for u in (await session.scalars(units)).all()]
+    return options
