@@ -12,9 +12,26 @@ import sys
 import time
 from collections.abc import Sequence
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
+from domain.db import Database
 from domain.errors import ValidationFailed
 from domain.people.models import Role, UserKind
 from portal.settings import ConfigError, Settings
+
+NOT_MIGRATED = "error: the database schema is not up to date: run `atrium migrate` first"
+
+
+async def _schema_ready(db: Database) -> bool:
+    """Commands that write data need the current schema; without it they would end in an SQL
+    traceback, so they say what to do instead."""
+    from portal.migrate import schema_is_current
+
+    if await schema_is_current(db):
+        return True
+    print(NOT_MIGRATED, file=sys.stderr)
+    return False
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -41,14 +58,18 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
-    from domain.db import Database
     from domain.demo import load_demo
 
     async def run() -> int:
         db = Database(settings.database_url)
         try:
+            if not await _schema_ready(db):
+                return 1
             started = time.perf_counter()
             summary = await load_demo(db, reset=args.reset)
+        except RuntimeError as exc:  # company data but no users: load_demo will not mix them
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
         finally:
             await db.dispose()
         if summary is None:
@@ -61,7 +82,6 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _createuser(settings: Settings, args: argparse.Namespace) -> int:
-    from domain.db import Database
     from domain.people.actions import do_create_user
 
     interactive = sys.stdin.isatty()
@@ -81,6 +101,8 @@ def _createuser(settings: Settings, args: argparse.Namespace) -> int:
     async def run() -> int:
         db = Database(settings.database_url)
         try:
+            if not await _schema_ready(db):
+                return 1
             async with db.transaction() as session:
                 user = await do_create_user(
                     session,
@@ -144,7 +166,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"atrium: configuration error: {exc}", file=sys.stderr)
         return 2
-    result: int = args.run(settings, args)
+    try:
+        result: int = args.run(settings, args)
+    except (OSError, DBAPIError) as exc:
+        # An unreachable database is an operator's problem, not a bug: one line, no traceback.
+        where = make_url(settings.database_url).render_as_string(hide_password=True)
+        print(f"atrium: cannot use the database at {where}: {exc}", file=sys.stderr)
+        return 1
     return result
 
 

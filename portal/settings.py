@@ -7,8 +7,10 @@ naming the variable, and the secret key is generated into the data dir on first 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +42,7 @@ class Settings:
             data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigError(f"ATRIUM_DATA_DIR: cannot create {data_dir}: {exc}") from exc
+        _check_writable(data_dir)
 
         return cls(
             data_dir=data_dir,
@@ -104,22 +107,50 @@ def _search_url(url: str) -> str:
     )
 
 
+def _check_writable(data_dir: Path) -> None:
+    """The database, the search index and the secret key live here: fail at start, naming the
+    variable, rather than on the first write."""
+    try:
+        with tempfile.TemporaryFile(dir=data_dir):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"ATRIUM_DATA_DIR: cannot write in {data_dir}: {exc}") from exc
+
+
 def _secret_key(value: str | None, data_dir: Path) -> str:
     if value:
         if len(value) < 32:
             raise ConfigError("ATRIUM_SECRET_KEY: use at least 32 characters")
         return value
     path = data_dir / "secret_key"
-    if path.exists():
+    if not path.exists():
+        _write_new_key(path)
+    try:
         key = path.read_text().strip()
-        if len(key) < 32:
-            raise ConfigError(f"ATRIUM_SECRET_KEY: the generated key in {path} is damaged")
-        return key
-    key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key + "\n")
+    except OSError as exc:
+        raise ConfigError(f"ATRIUM_SECRET_KEY: cannot read {path}: {exc}") from exc
+    if len(key) < 32:
+        raise ConfigError(f"ATRIUM_SECRET_KEY: the generated key in {path} is damaged")
     return key
+
+
+def _write_new_key(path: Path) -> None:
+    """Write a fresh key, complete, under its final name, unless another process got there first.
+
+    Every ``serve --workers N`` worker reads the settings at the same moment on a first run: the
+    key is written to a private temporary file and hard-linked into place, which fails if the name
+    exists, so all of them end up reading the one key that won, and never a half-written file.
+    """
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+    finally:
+        os.unlink(temporary)
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:

@@ -117,6 +117,18 @@ def line_vat_cents(quantity: int, unit_price_cents: int, vat_rate_bp: int) -> in
     return (quantity * unit_price_cents * vat_rate_bp + 5000) // 10000
 
 
+def line_vat_cents_sql() -> ColumnElement[int]:
+    """``line_vat_cents`` of each ``InvoiceLine`` as a SQL expression, for VAT sums in SQL.
+
+    Python's ``//`` floors, while SQL's integer ``/`` truncates toward zero (PostgreSQL and
+    SQLite alike), which differs for credit lines (negative amounts). So the remainder is taken
+    away first, made non-negative: what is left divides exactly, and both agree to the cent.
+    """
+    scaled = InvoiceLine.quantity * InvoiceLine.unit_price_cents * InvoiceLine.vat_rate_bp + 5000
+    remainder = ((scaled % 10000) + 10000) % 10000
+    return (scaled - remainder) // 10000
+
+
 def line_total_cents(quantity: int, unit_price_cents: int, vat_rate_bp: int) -> int:
     return quantity * unit_price_cents + line_vat_cents(quantity, unit_price_cents, vat_rate_bp)
 

@@ -34,11 +34,12 @@ class DatabaseFileMissing(Exception):
 def _database_check(state: AppState) -> Callable[[], Awaitable[None]]:
     db = state["db"]
     url = make_url(db.url)
+    on_disk = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
+    sqlite_file = Path(url.database) if on_disk and url.database else None
 
     async def database() -> None:
-        if url.get_backend_name() == "sqlite" and url.database:
-            if not Path(url.database).exists():
-                raise DatabaseFileMissing(url.database)
+        if sqlite_file is not None and not await asyncio.to_thread(sqlite_file.exists):
+            raise DatabaseFileMissing(str(sqlite_file))
         async with db.session() as session:
             await session.execute(text("SELECT version_num FROM alembic_version"))
 

@@ -1,6 +1,8 @@
-"""Sections of the portal whose content later work brings (workspaces, records, people, search,
-notifications). Each page says plainly what will come there; none pretends to work. They are
-staff-only: customers and partners get 404, as for anything they may not reach."""
+"""Sections of the portal whose content later work brings (workspaces, search, notifications).
+Each page says plainly what will come there; none pretends to work. They are staff-only:
+customers and partners get 404, as for anything they may not reach. A section leaves this list
+when its area's routes arrive (records and people are in ``records_lists``): two routes with one
+path and name would leave this one dead, and ``url_for`` ambiguous."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from starlette.routing import Route
 from portal.auth.guards import require_staff
 from portal.state import app_state
 
-SECTIONS = ("workspaces", "records", "people", "search", "notifications")
+SECTIONS = ("workspaces", "search", "notifications")
 
 
 def _section(name: str):  # type: ignore[no-untyped-def]

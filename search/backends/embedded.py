@@ -47,6 +47,9 @@ class EmbeddedIndex:
 
     def _ping(self) -> None:
         try:
+            # Reloading reads the index's files again: a searcher alone keeps answering from
+            # memory after the directory was deleted or its meta.json damaged.
+            self._index.reload()
             self._index.searcher().num_docs  # noqa: B018 - touching the searcher reads the index
         except Exception as exc:
             raise SearchUnavailable(str(exc)) from exc
