@@ -85,15 +85,27 @@ def _vat(raw: str) -> str | None:
 
 
 def _cents(raw: str) -> int:
-    text = raw.strip().replace("€", "").replace(" ", "")
-    if "," in text and "." in text:
-        text = text.replace(".", "").replace(",", ".")
-    text = text.replace(",", ".")
-    try:
-        value = round(float(text) * 100)
-    except ValueError:
-        raise ValueError(N_("Enter an amount such as 1250.00.")) from None
-    if not 0 <= value < 10**13:
+    """An amount in euros as typed by a Dutch or an English speaker: "1250", "1250,50",
+    "1.250,50", "1,250.50". A lone separator followed by exactly three digits is a thousands
+    separator ("1.250" and "1,250" are both 1250); with one or two digits it is the decimal mark."""
+    text = raw.strip().replace("€", "").replace(" ", "").replace("\u00a0", "")
+    if not re.fullmatch(r"[0-9.,]+", text) or not any(c.isdigit() for c in text):
+        raise ValueError(N_("Enter an amount such as 1250.00."))
+    last = max(text.rfind(","), text.rfind("."))
+    decimals = ""
+    if last >= 0:
+        tail = text[last + 1 :]
+        separators = {c for c in text if c in ",."}
+        if len(separators) == 2 or (len(tail) in (1, 2) and text.count(text[last]) == 1):
+            decimals = tail
+            text = text[:last]
+        elif len(tail) != 3:
+            raise ValueError(N_("Enter an amount such as 1250.00."))
+    whole = text.replace(".", "").replace(",", "")
+    if not whole.isdigit() or (not decimals.isdigit() and decimals):
+        raise ValueError(N_("Enter an amount such as 1250.00."))
+    value = int(whole) * 100 + int((decimals + "0")[:2] or 0)
+    if value >= 10**13:
         raise ValueError(N_("Enter an amount such as 1250.00."))
     return value
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     Select,
     String,
     delete,
+    exists,
     insert,
     literal,
     select,
@@ -132,6 +134,25 @@ async def refresh(session: AsyncSession, kind: RecordKind, ids: Iterable[int] | 
 async def rebuild_all(session: AsyncSession) -> None:
     for kind in RecordKind:
         await refresh(session, kind, None)
+
+
+def visible(kind: RecordKind, tokens: Iterable[str], id_column: Any) -> ColumnElement[bool]:
+    """The filter "this record's audience meets these tokens", for a query over ``id_column``.
+
+    Two equivalent SQL shapes, picked by how much the tokens see, because SQLite's planner cannot
+    pick for itself: a principal holding the all-staff token sees nearly every row, so a
+    correlated EXISTS lets the query walk its sort index and probe the audience index per row,
+    stopping at the page size (0.3 ms instead of 20 ms for a page of 48,000 invoices); anyone else
+    sees few rows, so ``id IN (their ids)`` reads just those (0.3 ms instead of 95 ms).
+    """
+    token_list = sorted(set(tokens))
+    if EMPLOYEES in token_list:
+        return exists().where(
+            RecordAudience.kind == kind.value,
+            RecordAudience.token.in_(token_list),
+            RecordAudience.record_id == id_column,
+        )
+    return id_column.in_(visible_ids(kind, token_list))  # type: ignore[no-any-return]
 
 
 def visible_ids(kind: RecordKind, tokens: Iterable[str]) -> Select[int]:

@@ -22,7 +22,7 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Principal
-from domain.records.audience import RecordKind, visible_ids
+from domain.records.audience import RecordKind, visible
 from domain.records.datalog import RecordChange, changes_of
 from domain.records.invoicing import (
     Invoice,
@@ -219,10 +219,6 @@ class EmployeeChoice:
     number: str
 
 
-def _visible(kind: RecordKind, principal: Principal) -> Select[int]:
-    return visible_ids(kind, principal.tokens)
-
-
 async def _related(
     session: AsyncSession, stmt: AnySelect, limit: int = RELATED_LIMIT
 ) -> tuple[list[Any], int]:
@@ -242,7 +238,7 @@ async def _person(
         await session.execute(
             select(Employee.id, Employee.name, Employee.job_title).where(
                 Employee.id == employee_id,
-                Employee.id.in_(_visible(RecordKind.EMPLOYEE, principal)),
+                visible(RecordKind.EMPLOYEE, principal.tokens, Employee.id),
             )
         )
     ).first()
@@ -258,7 +254,7 @@ async def _account_row(
         await session.execute(
             select(Account.id, Account.code, Account.name).where(
                 Account.id == account_id,
-                Account.id.in_(_visible(RecordKind.ACCOUNT, principal)),
+                visible(RecordKind.ACCOUNT, principal.tokens, Account.id),
             )
         )
     ).first()
@@ -286,7 +282,7 @@ async def invoice_rows(
             status,
             Invoice.currency,
         )
-        .where(Invoice.id.in_(_visible(RecordKind.INVOICE, principal)), *where)
+        .where(visible(RecordKind.INVOICE, principal.tokens, Invoice.id), *where)
         .order_by(Invoice.issue_date.desc(), Invoice.id.desc()),
         limit,
     )
@@ -312,7 +308,7 @@ async def _projects(
             Project.end_date,
             Project.account_id,
         )
-        .where(Project.id.in_(_visible(RecordKind.PROJECT, principal)), *where)
+        .where(visible(RecordKind.PROJECT, principal.tokens, Project.id), *where)
         .order_by(Project.start_date.desc(), Project.id.desc()),
     )
     return Related([ProjectRow(r[0], r[1], r[2], str(r[3]), r[4], r[5]) for r in rows], total)
@@ -428,7 +424,7 @@ async def account_card(
         select(Contact)
         .where(
             Contact.account_id == account.id,
-            Contact.id.in_(_visible(RecordKind.CONTACT, principal)),
+            visible(RecordKind.CONTACT, principal.tokens, Contact.id),
         )
         .order_by(Contact.name, Contact.id),
     )
@@ -462,7 +458,7 @@ async def account_card(
                 ),
             ).where(
                 Invoice.account_id == account.id,
-                Invoice.id.in_(_visible(RecordKind.INVOICE, principal)),
+                visible(RecordKind.INVOICE, principal.tokens, Invoice.id),
             )
         )
     ).one()
@@ -498,7 +494,7 @@ async def project_card(
         .join(ProjectMember, ProjectMember.employee_id == Employee.id)
         .where(
             ProjectMember.project_id == project.id,
-            Employee.id.in_(_visible(RecordKind.EMPLOYEE, principal)),
+            visible(RecordKind.EMPLOYEE, principal.tokens, Employee.id),
         )
         .order_by(Employee.name, Employee.id),
     )
@@ -508,7 +504,7 @@ async def project_card(
         .join(ProjectPartner, ProjectPartner.account_id == Account.id)
         .where(
             ProjectPartner.project_id == project.id,
-            Account.id.in_(_visible(RecordKind.ACCOUNT, principal)),
+            visible(RecordKind.ACCOUNT, principal.tokens, Account.id),
         )
         .order_by(Account.name),
     )

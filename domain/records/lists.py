@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Principal
 from domain.errors import ValidationFailed
-from domain.records.audience import RecordKind, visible_ids
+from domain.records.audience import RecordKind, visible
 from domain.records.invoicing import Invoice, InvoiceStatus, Item, invoice_status_sql
 from domain.records.org import Department, Employee, EmployeeSkill
 from domain.records.projects import Project, ProjectMember, ProjectStatus
@@ -397,7 +397,7 @@ async def list_records(
     stmt = stmt.select_from(spec.model)
     for target, on in spec.joins:
         stmt = stmt.outerjoin(target, on)
-    stmt = stmt.where(id_column.in_(visible_ids(kind, principal.tokens)))
+    stmt = stmt.where(visible(kind, principal.tokens, id_column))
 
     applied: dict[str, str] = {}
     errors: dict[str, str] = {}
@@ -461,10 +461,10 @@ def _accounts_of(kind: RecordKind, principal: Principal, account_id: Any) -> Any
     row's audience would cost a pass over all of them (every invoice) per page view."""
     rows = select(account_id).where(account_id == Account.id)
     if not principal.is_staff:
-        rows = rows.where(SPECS[kind].model.id.in_(visible_ids(kind, principal.tokens)))
+        rows = rows.where(visible(kind, principal.tokens, SPECS[kind].model.id))
     return (
         select(Account.id, Account.name)
-        .where(Account.id.in_(visible_ids(RecordKind.ACCOUNT, principal.tokens)), exists(rows))
+        .where(visible(RecordKind.ACCOUNT, principal.tokens, Account.id), exists(rows))
         .order_by(Account.name, Account.id)
     )
 

@@ -6,7 +6,7 @@ who serve them (the account manager, the managers and members of their projects)
 contact sees only the projects their account partners on and the customers of those projects —
 no invoices, no people, not even their own account manager.
 
-Every external read is filtered on the reader's audience (``visible_ids``) as well as on their
+Every external read is filtered on the reader's audience (``visible``) as well as on their
 account, so the home page can never show more than the cards it links to would.
 """
 
@@ -20,7 +20,7 @@ from sqlalchemy import case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Principal
-from domain.records.audience import RecordKind, visible_ids
+from domain.records.audience import RecordKind, visible
 from domain.records.cards import (
     AccountRow,
     InvoiceRow,
@@ -213,7 +213,7 @@ async def _people(
             Employee.work_phone,
             rank,
         )
-        .where(Employee.id.in_(visible_ids(RecordKind.EMPLOYEE, principal.tokens)), rank < 3)
+        .where(visible(RecordKind.EMPLOYEE, principal.tokens, Employee.id), rank < 3)
         .order_by(rank, Employee.name, Employee.id)
         .limit(PEOPLE_LIMIT)
     )
@@ -227,13 +227,13 @@ async def _people(
 async def _customer_overview(
     session: AsyncSession, principal: Principal, today: date, overview: Overview, account: Account
 ) -> Overview:
-    visible_invoices = Invoice.id.in_(visible_ids(RecordKind.INVOICE, principal.tokens))
+    visible_invoices = visible(RecordKind.INVOICE, principal.tokens, Invoice.id)
     overview.projects = await _with_progress(
         session,
         await _projects(
             session,
             Project.account_id == account.id,
-            Project.id.in_(visible_ids(RecordKind.PROJECT, principal.tokens)),
+            visible(RecordKind.PROJECT, principal.tokens, Project.id),
         ),
     )
     overview.invoices = await _invoice_totals(
@@ -255,7 +255,7 @@ async def _partner_overview(
     partnered = Project.id.in_(
         select(ProjectPartner.project_id).where(ProjectPartner.account_id == account.id)
     )
-    visible_projects = Project.id.in_(visible_ids(RecordKind.PROJECT, principal.tokens))
+    visible_projects = visible(RecordKind.PROJECT, principal.tokens, Project.id)
     overview.projects = await _with_progress(
         session, await _projects(session, partnered, visible_projects)
     )
@@ -263,7 +263,7 @@ async def _partner_overview(
         select(Account.id, Account.code, Account.name)
         .where(
             Account.id.in_(select(Project.account_id).where(partnered, visible_projects)),
-            Account.id.in_(visible_ids(RecordKind.ACCOUNT, principal.tokens)),
+            visible(RecordKind.ACCOUNT, principal.tokens, Account.id),
         )
         .order_by(Account.name, Account.id)
         .limit(CUSTOMER_LIMIT)
@@ -281,7 +281,7 @@ async def overview_for(session: AsyncSession, principal: Principal, today: date)
     account = await session.scalar(
         select(Account).where(
             Account.id == principal.account_id,
-            Account.id.in_(visible_ids(RecordKind.ACCOUNT, principal.tokens)),
+            visible(RecordKind.ACCOUNT, principal.tokens, Account.id),
         )
     )
     if account is None:

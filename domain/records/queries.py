@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Principal
 from domain.errors import NotFound
-from domain.records.audience import RecordKind, visible_ids
+from domain.records.audience import RecordKind, visible
 from domain.records.invoicing import Invoice, Item
 from domain.records.org import Employee
 from domain.records.projects import Project
@@ -32,13 +32,18 @@ MODELS: dict[RecordKind, type[Account | Contact | Project | Employee | Invoice |
 M = TypeVar("M", Account, Contact, Project, Employee, Invoice, Item)
 
 
+# Ids are 32-bit on every table; a larger number (from a URL) cannot name a record, and passing
+# it on would overflow the database driver instead of answering "not found".
+MAX_ID = 2**31 - 1
+
+
 async def _access(
     session: AsyncSession, principal: Principal, kind: RecordKind, model: type[M], record_id: int
 ) -> M:
+    if not 0 < record_id <= MAX_ID:
+        raise NotFound(f"{kind.value} {record_id}")
     record = await session.scalar(
-        select(model).where(
-            model.id == record_id, model.id.in_(visible_ids(kind, principal.tokens))
-        )
+        select(model).where(model.id == record_id, visible(kind, principal.tokens, model.id))
     )
     if record is None:
         raise NotFound(f"{kind.value} {record_id}")
