@@ -9,11 +9,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
 from babel.numbers import format_currency
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
@@ -39,6 +41,16 @@ def moment(value: datetime | None, style: str = "medium") -> str:
     if value is None:
         return ""
     return babel_format_datetime(value, format=style, locale=i18n.current_language())
+
+
+@pass_context
+def list_url(context: Context, kind: str, **params: object) -> str:
+    """The URL of a record list page (``kind`` as in the URL: "invoices"), filtered by the
+    given query parameters."""
+    request: Request = context["request"]
+    path = request.url_for("record_list", kind=kind).path
+    query = urlencode({k: str(v) for k, v in params.items() if v is not None})
+    return f"{path}?{query}" if query else path
 
 
 def _request_context(request: Request) -> dict[str, Any]:
@@ -68,4 +80,5 @@ def make_templates() -> Jinja2Templates:
     env.filters["moment"] = moment
     env.filters["translate"] = i18n.gettext
     env.globals["LANGUAGE_NAMES"] = i18n.LANGUAGE_NAMES
+    env.globals["list_url"] = list_url
     return Jinja2Templates(env=env, context_processors=[_request_context])

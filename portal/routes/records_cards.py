@@ -29,12 +29,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
-from urllib.parse import urlencode
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import NoMatchFound, Route
+from starlette.routing import Route
 
 from domain.access import Principal
 from domain.errors import NotFound, ValidationFailed
@@ -189,24 +188,6 @@ EDITS: dict[RecordKind, Edit] = {
 }
 
 
-def list_url_for(request: Request) -> Callable[..., str]:
-    """A template helper: the URL of a record list page, filtered by the given query params.
-
-    The list page is its own route (``record_list``). Should it be missing from the route table,
-    the link still points where that page lives: the card URL without its id.
-    """
-
-    def list_url(kind: str, **params: object) -> str:
-        try:
-            path = request.url_for("record_list", kind=kind).path
-        except NoMatchFound:
-            path = request.url_for("record_card", kind=kind, id=0).path.rsplit("/", 1)[0]
-        query = urlencode({k: str(v) for k, v in params.items()})
-        return f"{path}?{query}" if query else path
-
-    return list_url
-
-
 def _kind_and_id(request: Request) -> tuple[RecordKind, str, int]:
     slug = request.path_params["kind"]
     return kind_from_slug(slug), slug, int(request.path_params["id"])
@@ -239,7 +220,6 @@ async def _render_card(
         "saved": request.query_params.get("saved"),
         "employees": employees,
         "project_statuses": list(ProjectStatus),
-        "list_url": list_url_for(request),
     }
     return state["templates"].TemplateResponse(
         request, f"records/{kind.value}.html", context, status_code=status_code
