@@ -53,7 +53,7 @@ bench: setup
 # Re-extract translatable strings and merge them into the Dutch catalogue.
 messages: setup
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -o portal/translations/messages.pot --no-location --sort-output .
-	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations -l nl --no-fuzzy-matching
+	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations -l nl --no-fuzzy-matching --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor .pytest_cache .mypy_cache .ruff_cache
