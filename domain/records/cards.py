@@ -22,6 +22,7 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Principal
+from domain.people.models import User
 from domain.records.audience import RecordKind, visible
 from domain.records.datalog import RecordChange, changes_of
 from domain.records.invoicing import (
@@ -134,6 +135,7 @@ class AccountCard:
 @dataclass
 class ContactCard:
     contact: Contact
+    portal_active: bool
     account: AccountRow | None
     log: list[ChangeRow] = field(default_factory=list)
 
@@ -477,8 +479,14 @@ async def account_card(
 
 async def contact_card(session: AsyncSession, principal: Principal, contact_id: int) -> ContactCard:
     contact = await access_contact(session, principal, contact_id)
+    portal_active = False
+    if principal.is_staff and contact.user_id is not None:
+        portal_active = bool(
+            await session.scalar(select(User.is_active).where(User.id == contact.user_id))
+        )
     return ContactCard(
         contact=contact,
+        portal_active=portal_active,
         account=await _account_row(session, principal, contact.account_id),
         log=await _log(session, principal, RecordKind.CONTACT, contact.id),
     )
