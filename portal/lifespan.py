@@ -44,7 +44,7 @@ def make_lifespan(settings: Settings):  # type: ignore[no-untyped-def]
                 db=db,
                 pubsub=pubsub,
                 search=search,
-                templates=make_templates(),
+                templates=make_templates(auto_reload=settings.debug),
             )
         finally:
             await pubsub.disconnect()

@@ -7,10 +7,12 @@ from the request, so no route has to remember them.
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from babel import Locale
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
 from babel.numbers import format_currency
@@ -25,22 +27,28 @@ from portal.state import csrf_token_of, principal_of, user_of
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 
+@cache
+def _locale(language: str) -> Locale:
+    # Parsing a locale reads Babel's data files; a page formats hundreds of amounts and dates.
+    return Locale.parse(language)
+
+
 def money(cents: int | None, currency: str = "EUR") -> str:
     if cents is None:
         return ""
-    return format_currency(cents / 100, currency, locale=i18n.current_language())
+    return format_currency(cents / 100, currency, locale=_locale(i18n.current_language()))
 
 
 def day(value: date | None, style: str = "medium") -> str:
     if value is None:
         return ""
-    return babel_format_date(value, format=style, locale=i18n.current_language())
+    return babel_format_date(value, format=style, locale=_locale(i18n.current_language()))
 
 
 def moment(value: datetime | None, style: str = "medium") -> str:
     if value is None:
         return ""
-    return babel_format_datetime(value, format=style, locale=i18n.current_language())
+    return babel_format_datetime(value, format=style, locale=_locale(i18n.current_language()))
 
 
 @pass_context
@@ -64,9 +72,12 @@ def _request_context(request: Request) -> dict[str, Any]:
     }
 
 
-def make_templates() -> Jinja2Templates:
+def make_templates(*, auto_reload: bool = False) -> Jinja2Templates:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
+        # Checking every template file's mtime on each render costs a stat per include;
+        # only a developer editing templates (ATRIUM_DEBUG) needs it.
+        auto_reload=auto_reload,
         autoescape=select_autoescape(["html", "xml"], default_for_string=True),
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,

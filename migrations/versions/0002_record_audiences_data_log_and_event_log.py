@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0002'
-down_revision: str | None = '0001'
+revision: str = "0002"
+down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -46,62 +46,82 @@ BACKFILL = [
 
 
 def upgrade() -> None:
-    op.create_table('record_audiences',
-    sa.Column('kind', sa.String(length=16), nullable=False),
-    sa.Column('token', sa.String(length=64), nullable=False),
-    sa.Column('record_id', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('kind', 'token', 'record_id', name=op.f('pk_record_audiences'))
+    op.create_table(
+        "record_audiences",
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("token", sa.String(length=64), nullable=False),
+        sa.Column("record_id", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("kind", "token", "record_id", name=op.f("pk_record_audiences")),
     )
-    with op.batch_alter_table('record_audiences', schema=None) as batch_op:
-        batch_op.create_index('ix_record_audiences_record', ['kind', 'record_id'], unique=False)
-    op.create_table('events',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('kind', sa.String(length=64), nullable=False),
-    sa.Column('payload', sa.JSON(), nullable=False),
-    sa.Column('actor_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_events_actor_id_users'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_events'))
+    with op.batch_alter_table("record_audiences", schema=None) as batch_op:
+        batch_op.create_index("ix_record_audiences_record", ["kind", "record_id"], unique=False)
+    op.create_table(
+        "events",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("kind", sa.String(length=64), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("actor_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["actor_id"], ["users.id"], name=op.f("fk_events_actor_id_users"), ondelete="SET NULL"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
     )
-    with op.batch_alter_table('events', schema=None) as batch_op:
-        batch_op.create_index('ix_events_created_at', ['created_at'], unique=False)
+    with op.batch_alter_table("events", schema=None) as batch_op:
+        batch_op.create_index("ix_events_created_at", ["created_at"], unique=False)
 
-    op.create_table('record_changes',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('kind', sa.String(length=16), nullable=False),
-    sa.Column('record_id', sa.Integer(), nullable=False),
-    sa.Column('field', sa.String(length=64), nullable=False),
-    sa.Column('old_value', sa.Text(), nullable=True),
-    sa.Column('new_value', sa.Text(), nullable=True),
-    sa.Column('actor_id', sa.Integer(), nullable=True),
-    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_record_changes_actor_id_users'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_record_changes'))
+    op.create_table(
+        "record_changes",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("record_id", sa.Integer(), nullable=False),
+        sa.Column("field", sa.String(length=64), nullable=False),
+        sa.Column("old_value", sa.Text(), nullable=True),
+        sa.Column("new_value", sa.Text(), nullable=True),
+        sa.Column("actor_id", sa.Integer(), nullable=True),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["actor_id"],
+            ["users.id"],
+            name=op.f("fk_record_changes_actor_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_record_changes")),
     )
-    with op.batch_alter_table('record_changes', schema=None) as batch_op:
-        batch_op.create_index('ix_record_changes_record', ['kind', 'record_id', 'id'], unique=False)
+    with op.batch_alter_table("record_changes", schema=None) as batch_op:
+        batch_op.create_index("ix_record_changes_record", ["kind", "record_id", "id"], unique=False)
 
-    op.create_table('event_audiences',
-    sa.Column('token', sa.String(length=64), nullable=False),
-    sa.Column('event_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_event_audiences_event_id_events'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('token', 'event_id', name=op.f('pk_event_audiences'))
+    op.create_table(
+        "event_audiences",
+        sa.Column("token", sa.String(length=64), nullable=False),
+        sa.Column("event_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["event_id"],
+            ["events.id"],
+            name=op.f("fk_event_audiences_event_id_events"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("token", "event_id", name=op.f("pk_event_audiences")),
     )
     for statement in BACKFILL:
         op.execute(statement)
 
 
 def downgrade() -> None:
-    op.drop_table('event_audiences')
-    with op.batch_alter_table('record_changes', schema=None) as batch_op:
-        batch_op.drop_index('ix_record_changes_record')
+    op.drop_table("event_audiences")
+    with op.batch_alter_table("record_changes", schema=None) as batch_op:
+        batch_op.drop_index("ix_record_changes_record")
 
-    op.drop_table('record_changes')
-    with op.batch_alter_table('events', schema=None) as batch_op:
-        batch_op.drop_index('ix_events_created_at')
+    op.drop_table("record_changes")
+    with op.batch_alter_table("events", schema=None) as batch_op:
+        batch_op.drop_index("ix_events_created_at")
 
-    op.drop_table('events')
-    with op.batch_alter_table('record_audiences', schema=None) as batch_op:
-        batch_op.drop_index('ix_record_audiences_record')
-    op.drop_table('record_audiences')
-
+    op.drop_table("events")
+    with op.batch_alter_table("record_audiences", schema=None) as batch_op:
+        batch_op.drop_index("ix_record_audiences_record")
+    op.drop_table("record_audiences")
