@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.groups.models import GroupMembership, GroupShare, MembershipState
 from domain.people.models import Role, User, UserKind, UserRole
 from domain.records.models import Contact, Employee, Project, ProjectMember, ProjectPartner
 
@@ -135,6 +136,18 @@ async def load_principal(session: AsyncSession, user: User) -> Principal:
                 )
 
     tokens.update(project_token(p) for p in project_ids)
+    # Only active memberships count; an external's only while the group is shared with their
+    # account (the actions enforce it too, this keeps a stale row from ever leaking).
+    groups = select(GroupMembership.group_id).where(
+        GroupMembership.user_id == user.id, GroupMembership.state == MembershipState.ACTIVE
+    )
+    if user.kind is not UserKind.STAFF:
+        groups = groups.join(
+            GroupShare,
+            (GroupShare.group_id == GroupMembership.group_id)
+            & (GroupShare.account_id == account_id),
+        )
+    tokens.update(group_token(g) for g in (await session.scalars(groups)).all())
     return Principal(
         user_id=user.id,
         name=user.name,

@@ -83,7 +83,37 @@ class RecordUpdated(DomainEvent):
         return cls(payload["record_kind"], payload["record_id"], tuple(payload["fields"]))
 
 
-CATALOGUE: dict[str, type[DomainEvent]] = {RecordUpdated.kind: RecordUpdated}
+@dataclass(frozen=True)
+class GroupChanged(DomainEvent):
+    """A group was created, renamed, archived, shared… (``fields`` names what changed)."""
+
+    kind: ClassVar[str] = "group.changed"
+    group_id: int
+    fields: tuple[str, ...]
+
+    def payload(self) -> dict[str, Any]:
+        return {"group_id": self.group_id, "fields": list(self.fields)}
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> GroupChanged:
+        return cls(payload["group_id"], tuple(payload["fields"]))
+
+
+@dataclass(frozen=True)
+class GroupMembershipChanged(DomainEvent):
+    """A user's membership of a group changed. ``state`` is "requested", "invited", "active" or
+    "removed"; ``role`` is "owner", "manager" or "member" (the last role for "removed")."""
+
+    kind: ClassVar[str] = "group.membership_changed"
+    group_id: int
+    user_id: int
+    state: str
+    role: str
+
+
+CATALOGUE: dict[str, type[DomainEvent]] = {
+    event.kind: event for event in (RecordUpdated, GroupChanged, GroupMembershipChanged)
+}
 
 
 async def record_event(

@@ -2,6 +2,7 @@
 
 from domain import events
 from domain.db import Base
+from domain.groups import models as groups_models
 from domain.people import models as people_models
 from domain.records import audience, datalog
 from domain.records import models as records_models
@@ -12,6 +13,7 @@ __all__ = [
     "audience",
     "datalog",
     "events",
+    "groups_models",
     "metadata",
     "people_models",
     "records_models",
