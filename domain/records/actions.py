@@ -238,6 +238,27 @@ async def _finish(
     )
 
 
+async def _update(
+    session: AsyncSession,
+    principal: Principal,
+    kind: RecordKind,
+    record: Any,
+    parsed: Mapping[str, Any],
+    now: datetime,
+    *,
+    manager_field: str | None = None,
+) -> dict[str, tuple[Any, Any]]:
+    """Apply parsed values to a loaded record and finish the edit. A change of
+    ``manager_field`` changes which records the old and the new manager may see."""
+    changes = _apply(record, parsed)
+    if manager_field is not None and manager_field in changes:
+        await session.flush()
+        old, new = changes[manager_field]
+        await audience.refresh(session, RecordKind.EMPLOYEE, [i for i in (old, new) if i])
+    await _finish(session, principal, kind, record.id, changes, now)
+    return changes
+
+
 async def do_update_account(
     session: AsyncSession,
     principal: Principal,
@@ -248,13 +269,15 @@ async def do_update_account(
     _check_staff(principal)
     account = await access_account(session, principal, account_id)
     parsed = await _parse(session, ACCOUNT_FIELDS, values)
-    changes = _apply(account, parsed)
-    if "account_manager_id" in changes:
-        await session.flush()
-        old, new = changes["account_manager_id"]
-        await audience.refresh(session, RecordKind.EMPLOYEE, [i for i in (old, new) if i])
-    await _finish(session, principal, RecordKind.ACCOUNT, account.id, changes, now)
-    return changes
+    return await _update(
+        session,
+        principal,
+        RecordKind.ACCOUNT,
+        account,
+        parsed,
+        now,
+        manager_field="account_manager_id",
+    )
 
 
 async def do_update_contact(
@@ -266,9 +289,8 @@ async def do_update_contact(
 ) -> dict[str, tuple[Any, Any]]:
     _check_staff(principal)
     contact = await access_contact(session, principal, contact_id)
-    changes = _apply(contact, await _parse(session, CONTACT_FIELDS, values))
-    await _finish(session, principal, RecordKind.CONTACT, contact.id, changes, now)
-    return changes
+    parsed = await _parse(session, CONTACT_FIELDS, values)
+    return await _update(session, principal, RecordKind.CONTACT, contact, parsed, now)
 
 
 async def do_update_project(
@@ -285,10 +307,6 @@ async def do_update_project(
     end = parsed.get("end_date", project.end_date)
     if start and end and end < start:
         raise ValidationFailed({"end_date": N_("The end date is before the start date.")})
-    changes = _apply(project, parsed)
-    if "manager_id" in changes:
-        await session.flush()
-        old, new = changes["manager_id"]
-        await audience.refresh(session, RecordKind.EMPLOYEE, [i for i in (old, new) if i])
-    await _finish(session, principal, RecordKind.PROJECT, project.id, changes, now)
-    return changes
+    return await _update(
+        session, principal, RecordKind.PROJECT, project, parsed, now, manager_field="manager_id"
+    )

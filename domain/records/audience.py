@@ -137,6 +137,15 @@ async def rebuild_all(session: AsyncSession) -> None:
         await refresh(session, kind, None)
 
 
+def _audience_has(
+    kind: RecordKind, token_matches: ColumnElement[bool], id_column: Any
+) -> ColumnElement[bool]:
+    """A correlated EXISTS: the row of ``id_column`` has an audience token that matches."""
+    return exists().where(
+        RecordAudience.kind == kind.value, token_matches, RecordAudience.record_id == id_column
+    )
+
+
 def visible(kind: RecordKind, tokens: Iterable[str], id_column: Any) -> ColumnElement[bool]:
     """The filter "this record's audience meets these tokens", for a query over ``id_column``.
 
@@ -151,21 +160,10 @@ def visible(kind: RecordKind, tokens: Iterable[str], id_column: Any) -> ColumnEl
         # Probe the all-staff token first, alone: it matches nearly every row in one index
         # lookup, where probing all of a manager's forty project tokens per row costs forty.
         others = [t for t in token_list if t != EMPLOYEES]
-        broad = exists().where(
-            RecordAudience.kind == kind.value,
-            RecordAudience.token == EMPLOYEES,
-            RecordAudience.record_id == id_column,
-        )
+        broad = _audience_has(kind, RecordAudience.token == EMPLOYEES, id_column)
         if not others:
             return broad
-        return or_(
-            broad,
-            exists().where(
-                RecordAudience.kind == kind.value,
-                RecordAudience.token.in_(others),
-                RecordAudience.record_id == id_column,
-            ),
-        )
+        return or_(broad, _audience_has(kind, RecordAudience.token.in_(others), id_column))
     return id_column.in_(visible_ids(kind, token_list))  # type: ignore[no-any-return]
 
 

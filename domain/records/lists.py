@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import enum
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -116,6 +117,20 @@ def _equals_int(name: str, column: Any) -> Filter:
     return lambda raw, today: column == parse(raw)
 
 
+def _equals_choice(name: str, column: Any, choices: type[enum.Enum]) -> Filter:
+    values = {c.value for c in choices}
+    return lambda raw, today: column == choices(_choice(name, raw, values))
+
+
+def _sorts(**keys: Any) -> dict[str, Callable[[date], Any]]:
+    """Sort keys that are the same whatever the day."""
+
+    def fixed(key: Any) -> Callable[[date], Any]:
+        return lambda today: key
+
+    return {name: fixed(key) for name, key in keys.items()}
+
+
 def _status_filter(raw: str, today: date) -> ColumnElement[bool]:
     value = _choice("status", raw, {s.value for s in InvoiceStatus})
     return invoice_status_sql(today) == value
@@ -138,17 +153,11 @@ SPECS: dict[RecordKind, ListSpec] = {
             "credit_limit_cents": Account.credit_limit_cents,
             "account_manager_id": Account.account_manager_id,
         },
-        sorts={
-            "name": lambda today: Account.name,
-            "code": lambda today: Account.code,
-            "city": lambda today: func.coalesce(Account.city, ""),
-        },
+        sorts=_sorts(name=Account.name, code=Account.code, city=func.coalesce(Account.city, "")),
         default_sort="name",
         filters={
             "q": _contains(Account.name, Account.code),
-            "type": lambda raw, today: (
-                Account.type == AccountType(_choice("type", raw, {t.value for t in AccountType}))
-            ),
+            "type": _equals_choice("type", Account.type, AccountType),
             "city": lambda raw, today: func.lower(Account.city) == raw.strip().lower(),
             "country": lambda raw, today: Account.country == raw.strip().upper()[:2],
             "manager": _equals_int("manager", Account.account_manager_id),
@@ -168,7 +177,7 @@ SPECS: dict[RecordKind, ListSpec] = {
             "account_id": Contact.account_id,
             "account_name": Account.name,
         },
-        sorts={"name": lambda today: Contact.name, "account": lambda today: Account.name},
+        sorts=_sorts(name=Contact.name, account=Account.name),
         default_sort="name",
         filters={
             "q": _contains(Contact.name, Contact.email),
@@ -192,20 +201,17 @@ SPECS: dict[RecordKind, ListSpec] = {
             "budget_hours": Project.budget_hours,
             "budget_cents": Project.budget_cents,
         },
-        sorts={
-            "code": lambda today: Project.code,
-            "name": lambda today: Project.name,
-            "account": lambda today: Account.name,
-            "status": lambda today: Project.status,
-            "end_date": lambda today: func.coalesce(Project.end_date, date(9999, 12, 31)),
-        },
+        sorts=_sorts(
+            code=Project.code,
+            name=Project.name,
+            account=Account.name,
+            status=Project.status,
+            end_date=func.coalesce(Project.end_date, date(9999, 12, 31)),
+        ),
         default_sort="code",
         filters={
             "q": _contains(Project.name, Project.code, Account.name),
-            "status": lambda raw, today: (
-                Project.status
-                == ProjectStatus(_choice("status", raw, {s.value for s in ProjectStatus}))
-            ),
+            "status": _equals_choice("status", Project.status, ProjectStatus),
             "manager": _equals_int("manager", Project.manager_id),
             "account": _equals_int("account", Project.account_id),
             "member": lambda raw, today: Project.id.in_(
@@ -231,10 +237,7 @@ SPECS: dict[RecordKind, ListSpec] = {
             "department_name": Department.name,
             "manager_id": Employee.manager_id,
         },
-        sorts={
-            "name": lambda today: Employee.name,
-            "job_title": lambda today: Employee.job_title,
-        },
+        sorts=_sorts(name=Employee.name, job_title=Employee.job_title),
         default_sort="name",
         filters={
             "q": _contains(Employee.name, Employee.job_title, Employee.email),
@@ -267,13 +270,13 @@ SPECS: dict[RecordKind, ListSpec] = {
             "paid_cents": Invoice.paid_cents,
             "status": invoice_status_sql(today),
         },
-        sorts={
-            "issue_date": lambda today: Invoice.issue_date,
-            "due_date": lambda today: Invoice.due_date,
-            "number": lambda today: Invoice.number,
-            "account": lambda today: Account.name,
-            "total": lambda today: Invoice.total_cents,
-        },
+        sorts=_sorts(
+            issue_date=Invoice.issue_date,
+            due_date=Invoice.due_date,
+            number=Invoice.number,
+            account=Account.name,
+            total=Invoice.total_cents,
+        ),
         default_sort="-issue_date",
         filters={
             "q": _contains(Invoice.number, Account.name),
@@ -297,11 +300,7 @@ SPECS: dict[RecordKind, ListSpec] = {
             "price_cents": Item.price_cents,
             "vat_rate_bp": Item.vat_rate_bp,
         },
-        sorts={
-            "code": lambda today: Item.code,
-            "description": lambda today: Item.description,
-            "price": lambda today: Item.price_cents,
-        },
+        sorts=_sorts(code=Item.code, description=Item.description, price=Item.price_cents),
         default_sort="code",
         filters={
             "q": _contains(Item.code, Item.description),
@@ -469,6 +468,15 @@ def _accounts_of(kind: RecordKind, principal: Principal, account_id: Any) -> Any
     )
 
 
+def _employees_in(employee_id: Any) -> Any:
+    """The employees, by name, that a column names (the managers of accounts or projects)."""
+    return (
+        select(Employee.id, Employee.name)
+        .where(Employee.id.in_(select(employee_id)))
+        .order_by(Employee.name, Employee.id)
+    )
+
+
 async def filter_options(
     session: AsyncSession, principal: Principal, kind: RecordKind
 ) -> dict[str, Options]:
@@ -490,19 +498,9 @@ async def filter_options(
             session, _accounts_of(kind, principal, Project.account_id)
         )
         if staff:
-            options["manager"] = await _options(
-                session,
-                select(Employee.id, Employee.name)
-                .where(Employee.id.in_(select(Project.manager_id)))
-                .order_by(Employee.name, Employee.id),
-            )
+            options["manager"] = await _options(session, _employees_in(Project.manager_id))
     elif kind is RecordKind.ACCOUNT and staff:
-        options["manager"] = await _options(
-            session,
-            select(Employee.id, Employee.name)
-            .where(Employee.id.in_(select(Account.account_manager_id)))
-            .order_by(Employee.name, Employee.id),
-        )
+        options["manager"] = await _options(session, _employees_in(Account.account_manager_id))
     elif kind is RecordKind.EMPLOYEE and staff:
         options["department"] = await _options(
             session, select(Department.id, Department.name).order_by(Department.name)

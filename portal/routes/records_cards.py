@@ -40,9 +40,6 @@ from domain.errors import NotFound, ValidationFailed
 from domain.records.actions import do_update_account, do_update_contact, do_update_project
 from domain.records.audience import RecordKind
 from domain.records.cards import (
-    AccountCard,
-    ContactCard,
-    ProjectCard,
     account_card,
     contact_card,
     employee_card,
@@ -90,12 +87,22 @@ EditAction = Callable[[AsyncSession, Principal, int, Mapping[str, str], datetime
 @dataclass(frozen=True)
 class Edit:
     """An editable kind: its domain action, its form fields (with the longest raw text read;
-    the domain has the real rules) and how the card fills the form."""
+    the domain has the real rules) and which of the card's records the form edits."""
 
     action: EditAction
     limits: dict[str, int]
-    initial: Callable[[Any], dict[str, str]]
+    record: Callable[[Any], Any]
     chooses_employee: bool
+
+    def initial(self, card: Any) -> dict[str, str]:
+        """The form filled from the card's record: amounts in cents as the form types them
+        (1250.00), everything else as its text."""
+        record = self.record(card)
+        values: dict[str, str] = {}
+        for name in self.limits:
+            value = getattr(record, name)
+            values[name] = amount_text(value) if name.endswith("_cents") else _text(value)
+        return values
 
 
 def amount_text(cents: int | None) -> str:
@@ -114,42 +121,6 @@ def _text(value: object) -> str:
     return str(getattr(value, "value", value))
 
 
-def _account_values(card: AccountCard) -> dict[str, str]:
-    a = card.account
-    return {
-        "name": a.name,
-        "city": _text(a.city),
-        "country": a.country,
-        "vat_number": _text(a.vat_number),
-        "credit_limit_cents": amount_text(a.credit_limit_cents),
-        "account_manager_id": _text(a.account_manager_id),
-    }
-
-
-def _contact_values(card: ContactCard) -> dict[str, str]:
-    c = card.contact
-    return {
-        "name": c.name,
-        "job_title": _text(c.job_title),
-        "email": _text(c.email),
-        "phone": _text(c.phone),
-    }
-
-
-def _project_values(card: ProjectCard) -> dict[str, str]:
-    p = card.project
-    return {
-        "name": p.name,
-        "status": _text(p.status),
-        "manager_id": _text(p.manager_id),
-        "start_date": _text(p.start_date),
-        "end_date": _text(p.end_date),
-        "budget_hours": _text(p.budget_hours),
-        "budget_cents": amount_text(p.budget_cents),
-        "description": _text(p.description),
-    }
-
-
 EDITS: dict[RecordKind, Edit] = {
     RecordKind.ACCOUNT: Edit(
         do_update_account,
@@ -161,13 +132,13 @@ EDITS: dict[RecordKind, Edit] = {
             "credit_limit_cents": 40,
             "account_manager_id": 20,
         },
-        _account_values,
+        lambda card: card.account,
         chooses_employee=True,
     ),
     RecordKind.CONTACT: Edit(
         do_update_contact,
         {"name": 400, "job_title": 300, "email": 300, "phone": 60},
-        _contact_values,
+        lambda card: card.contact,
         chooses_employee=False,
     ),
     RecordKind.PROJECT: Edit(
@@ -182,7 +153,7 @@ EDITS: dict[RecordKind, Edit] = {
             "budget_cents": 40,
             "description": 5000,
         },
-        _project_values,
+        lambda card: card.project,
         chooses_employee=True,
     ),
 }
