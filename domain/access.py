@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, CompoundSelect, literal_column, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.groups.models import GroupMembership, GroupShare, MembershipState
@@ -71,17 +71,72 @@ class Principal:
         return not self.tokens.isdisjoint(audience)
 
 
-async def load_principal(session: AsyncSession, user: User) -> Principal:
-    """Compute the principal of an active user: their roles, links and audience tokens."""
-    roles = frozenset(
-        (await session.scalars(select(UserRole.role).where(UserRole.user_id == user.id))).all()
+# Tags of the rows ``load_principal``'s one links query returns.
+_EMPLOYEE, _ACCOUNT, _PROJECT, _GROUP = 0, 1, 2, 3
+
+
+def _tag(tag: int) -> ColumnElement[int]:
+    # Inlined integer literals, so PostgreSQL types the UNION's first column without casts.
+    return literal_column(str(tag))
+
+
+def _links_query(user: User) -> CompoundSelect[int, int]:
+    """One statement for everything a user is linked to, as ``(tag, id)`` rows: their employee
+    or contact's account, their projects and their groups.
+
+    It runs on every signed-in request, so it replaces five round trips; each branch reaches the
+    employee or contact by joining on the user, which is unique on both tables.
+    """
+    active = (GroupMembership.user_id == user.id) & (
+        GroupMembership.state == MembershipState.ACTIVE
     )
+    if user.kind is UserKind.STAFF:
+        mine = Employee.user_id == user.id
+        return union_all(
+            select(_tag(_EMPLOYEE), Employee.id).where(mine),
+            select(_tag(_PROJECT), ProjectMember.project_id)
+            .join(Employee, Employee.id == ProjectMember.employee_id)
+            .where(mine),
+            select(_tag(_PROJECT), Project.id)
+            .join(Employee, Employee.id == Project.manager_id)
+            .where(mine),
+            select(_tag(_GROUP), GroupMembership.group_id).where(active),
+        )
+    mine = Contact.user_id == user.id
+    if user.kind is UserKind.PARTNER:
+        projects = select(_tag(_PROJECT), ProjectPartner.project_id).join(
+            Contact, Contact.account_id == ProjectPartner.account_id
+        )
+    else:
+        projects = select(_tag(_PROJECT), Project.id).join(
+            Contact, Contact.account_id == Project.account_id
+        )
+    # An external's membership counts only while the group is shared with their account (the
+    # actions enforce it too, this keeps a stale row from ever leaking).
+    groups = (
+        select(_tag(_GROUP), GroupMembership.group_id)
+        .join(GroupShare, GroupShare.group_id == GroupMembership.group_id)
+        .join(Contact, Contact.account_id == GroupShare.account_id)
+        .where(active, mine)
+    )
+    return union_all(
+        select(_tag(_ACCOUNT), Contact.account_id).where(mine), projects.where(mine), groups
+    )
+
+
+async def load_principal(session: AsyncSession, user: User) -> Principal:
+    """Compute the principal of an active user: their roles, links and audience tokens.
+
+    Two statements for staff (roles, links), one for externals, whose roles never apply.
+    """
     tokens: set[str] = {user_token(user.id)}
+    roles: frozenset[Role] = frozenset()
     employee_id: int | None = None
     account_id: int | None = None
-    project_ids: set[int] = set()
-
     if user.kind is UserKind.STAFF:
+        roles = frozenset(
+            (await session.scalars(select(UserRole.role).where(UserRole.user_id == user.id))).all()
+        )
         tokens.add(EMPLOYEES)
         if Role.ADMIN in roles:
             tokens.add(ADMINS)
@@ -89,65 +144,19 @@ async def load_principal(session: AsyncSession, user: User) -> Principal:
             tokens.add(HR)
         if Role.COMMUNICATION in roles:
             tokens.add("role:communication")
-        employee_id = await session.scalar(select(Employee.id).where(Employee.user_id == user.id))
-        if employee_id is not None:
-            project_ids.update(
-                (
-                    await session.scalars(
-                        select(ProjectMember.project_id).where(
-                            ProjectMember.employee_id == employee_id
-                        )
-                    )
-                ).all()
-            )
-            project_ids.update(
-                (
-                    await session.scalars(
-                        select(Project.id).where(Project.manager_id == employee_id)
-                    )
-                ).all()
-            )
     else:
-        # An external's only standing is their contact's account; roles never apply to them.
-        roles = frozenset()
         tokens.add(f"role:{user.kind.value}")
-        account_id = await session.scalar(
-            select(Contact.account_id).where(Contact.user_id == user.id)
-        )
-        if account_id is not None:
-            tokens.add(account_token(account_id))
-            if user.kind is UserKind.PARTNER:
-                project_ids.update(
-                    (
-                        await session.scalars(
-                            select(ProjectPartner.project_id).where(
-                                ProjectPartner.account_id == account_id
-                            )
-                        )
-                    ).all()
-                )
-            else:
-                project_ids.update(
-                    (
-                        await session.scalars(
-                            select(Project.id).where(Project.account_id == account_id)
-                        )
-                    ).all()
-                )
 
-    tokens.update(project_token(p) for p in project_ids)
-    # Only active memberships count; an external's only while the group is shared with their
-    # account (the actions enforce it too, this keeps a stale row from ever leaking).
-    groups = select(GroupMembership.group_id).where(
-        GroupMembership.user_id == user.id, GroupMembership.state == MembershipState.ACTIVE
-    )
-    if user.kind is not UserKind.STAFF:
-        groups = groups.join(
-            GroupShare,
-            (GroupShare.group_id == GroupMembership.group_id)
-            & (GroupShare.account_id == account_id),
-        )
-    tokens.update(group_token(g) for g in (await session.scalars(groups)).all())
+    for tag, value in await session.execute(_links_query(user)):
+        if tag == _EMPLOYEE:
+            employee_id = value
+        elif tag == _ACCOUNT:
+            account_id = value
+            tokens.add(account_token(value))
+        elif tag == _PROJECT:
+            tokens.add(project_token(value))
+        else:
+            tokens.add(group_token(value))
     return Principal(
         user_id=user.id,
         name=user.name,

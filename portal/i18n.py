@@ -58,7 +58,8 @@ def negotiate(accept_language: str | None) -> str:
     if not accept_language:
         return DEFAULT_LANGUAGE
     choices: list[tuple[float, int, str]] = []
-    for position, part in enumerate(accept_language.split(",")[:20]):
+    # maxsplit bounds the work on a huge header; the unsplit rest is ignored.
+    for position, part in enumerate(accept_language.split(",", 20)[:20]):
         tag, _, params = part.strip().partition(";")
         quality = 1.0
         if params.strip().startswith("q="):

@@ -28,6 +28,7 @@ from domain.people.models import (
 )
 from domain.people.passwords import hash_password, needs_rehash, verify_password
 from domain.people.queries import normalise_email, session_id_for, user_by_email
+from domain.records.org import Employee
 from domain.text import N_
 
 LOGIN_WINDOW = timedelta(minutes=30)
@@ -226,6 +227,15 @@ async def do_create_user(
     await session.flush()
     for role in sorted(roles):
         session.add(UserRole(user_id=user.id, role=role))
+    if kind is UserKind.STAFF:
+        # A staff login belongs to the employee record with the same work email, if one exists
+        # and has no login yet: that link is what gives the user their projects, their HR
+        # self-view and their place on cards. Without it only the demo loader would link them.
+        await session.execute(
+            update(Employee)
+            .where(func.lower(Employee.email) == email, Employee.user_id.is_(None))
+            .values(user_id=user.id)
+        )
     await session.flush()
     return user
 

@@ -38,7 +38,12 @@ from domain.access import Principal
 from domain.errors import NotFound, ValidationFailed
 from domain.events import RecordUpdated, record_event
 from domain.people import passwords
-from domain.people.actions import check_create_user, do_create_user, do_set_user_active
+from domain.people.actions import (
+    check_create_user,
+    do_create_user,
+    do_end_all_sessions,
+    do_set_user_active,
+)
 from domain.people.models import AuthSession, Role, User, UserKind, UserRole
 from domain.records.audience import RecordAudience, RecordKind, visible_ids
 from domain.records.datalog import log_changes
@@ -555,7 +560,8 @@ async def do_grant_portal_access(
     now: datetime,
 ) -> User:
     """Let a contact sign in to the portal: create their login (customer or partner, after the
-    account) or re-activate the one they had."""
+    account) or re-activate the one they had. A new password for an existing login ends its
+    sessions."""
     check_admin(principal)
     contact = await _locked_contact(session, principal, contact_id)
     access = await _contact_access(session, contact)
@@ -569,7 +575,9 @@ async def do_grant_portal_access(
         contact.user_id = user.id
     else:
         if password:
+            # A new password is a reset: whoever signed in with the old one is signed out.
             user.password_hash = await asyncio.to_thread(passwords.hash_password, password)
+            await do_end_all_sessions(session, user.id)
         if not user.is_active:
             await do_set_user_active(session, user.id, True)
     if not had_access:

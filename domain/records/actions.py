@@ -140,9 +140,13 @@ def _employee_id(raw: str) -> int | None:
     if not raw.strip():
         return None
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ValueError(N_("Choose an employee.")) from None
+    # Ids are 32-bit: a larger or negative number names nobody, and would overflow the driver.
+    if not 0 < value < 2**31:
+        raise ValueError(N_("Choose an employee."))
+    return value
 
 
 ACCOUNT_FIELDS: dict[str, Parser] = {
@@ -187,6 +191,9 @@ async def _parse(
             continue
         if not isinstance(raw, str):
             errors[name] = N_("This field must be text.")
+            continue
+        if "\x00" in raw:  # PostgreSQL refuses NUL in text; only a hand-made request sends it
+            errors[name] = N_("This value contains characters that are not allowed.")
             continue
         try:
             parsed[name] = spec[name](raw)

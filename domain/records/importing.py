@@ -1,11 +1,12 @@
 """Importing accounts, contacts, projects, items and invoices from CSV or XML, for administrators.
 
-All or nothing: every row is checked first — its cells (``import_formats``), then its references
-(account codes, employee numbers, … looked up in a few ``IN`` queries, never one per row) and the
-rules that need the database. Any problem, and the report lists every problem found and nothing
-is written. Otherwise every row is created or updated in the caller's one transaction: changed
-fields of existing records go to the Data Log, and the audiences of every touched record (and of
-employees whose accounts or projects changed hands) are recomputed before it commits.
+All or nothing: every row is checked first — its cells (``import_formats``, with the columns of
+``import_columns``), then its references (account codes, employee numbers, … looked up in a few
+``IN`` queries, never one per row) and the rules that need the database. Any problem, and the
+report lists every problem found and nothing is written. Otherwise every row is created or updated
+in the caller's one transaction: changed fields of existing records go to the Data Log, and the
+audiences of every touched record (and of employees whose accounts or projects changed hands) are
+recomputed before it commits.
 
 Each kind's file refers to records of other kinds only, so a reference must already be in the
 database (import accounts before their contacts and projects, items before invoices).
@@ -32,15 +33,11 @@ from domain.errors import Forbidden, NotFound, ValidationFailed
 from domain.records import audience
 from domain.records.audience import RecordKind
 from domain.records.datalog import log_changes
+from domain.records.import_columns import INVOICES, SPECS, Column, KindSpec, Ref
 from domain.records.import_formats import (
     DUPLICATE_ROW,
-    INVOICES,
     REQUIRED,
-    SPECS,
-    Column,
-    KindSpec,
     Problems,
-    Ref,
     Row,
     RowError,
     check_file,

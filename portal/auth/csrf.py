@@ -72,7 +72,8 @@ class CSRFMiddleware:
 
         expected = scope.get("state", {}).get("csrf_token", "")
         sent = headers.get(HEADER) or await _form_token(scope, headers, bytes(body))
-        if not expected or not sent or not hmac.compare_digest(sent, expected):
+        # Compared as bytes: compare_digest raises TypeError on a non-ASCII str (a 500).
+        if not expected or not sent or not hmac.compare_digest(sent.encode(), expected.encode()):
             response = error_response(
                 Request(scope),
                 403,
@@ -83,7 +84,6 @@ class CSRFMiddleware:
             )
             await response(scope, receive, send)
             return
-        replayed = False
         await self.app(scope, replay, send)
 
 

@@ -6,7 +6,9 @@
 - ``GET /api/v1/{kind}/{id}`` → the record's fields, loaded through ``access_record``.
 
 The rules are the pages' rules: the reader's audience decides which records exist for them,
-externals may list only the kinds in ``records_lists.EXTERNAL_KINDS``, and they get no staff-only
+externals may list only the kinds in ``records_lists.EXTERNAL_KINDS`` (but may read any single
+record their audience lets them see, as on its card page: a customer its own account), and they
+get no staff-only
 fields (a list's ``staff_only_columns``, plus a contact's sign-in link); employees go through
 ``masking.view_employee``, so HR-private fields reach only HR and the employee themself.
 
@@ -41,6 +43,7 @@ from domain.text import N_
 from portal.auth.guards import require_principal
 from portal.errors import error_response
 from portal.i18n import gettext as _
+from portal.record_kinds import kind_from_slug
 from portal.routes.records_lists import CURSOR_MAX, FILTER_MAX, listable_kind, read_filters
 from portal.state import app_state
 
@@ -131,7 +134,9 @@ async def record_list(request: Request) -> Response:
 
 async def record_detail(request: Request) -> Response:
     principal = require_principal(request)
-    kind = listable_kind(principal, request.path_params["kind"])
+    # One record follows its card page's rule (the audience alone), not the list's: a customer
+    # reads its own account here though accounts are not a list for them.
+    kind = kind_from_slug(request.path_params["kind"])
     record_id: int = request.path_params["id"]
     if not 0 < record_id < 2**31:  # no such id can exist; the database would refuse it
         raise NotFound(str(record_id))

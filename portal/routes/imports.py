@@ -22,7 +22,8 @@ from starlette.routing import Route
 from domain.access import Principal
 from domain.db import utcnow
 from domain.errors import NotFound, ValidationFailed
-from domain.records.import_formats import SPECS, Column, KindSpec, RowError
+from domain.records.import_columns import SPECS, Column, KindSpec
+from domain.records.import_formats import RowError
 from domain.records.importing import ImportReport, do_import
 from portal.auth.guards import require_staff
 from portal.i18n import gettext as _

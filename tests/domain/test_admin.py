@@ -429,3 +429,23 @@ async def test_find_contacts_shows_their_access(db: Database, boss: Principal) -
         ("carla@acme.example", True),
         ("carla@partner.example", False),
     ]
+
+
+async def test_a_new_password_on_a_granted_login_ends_its_sessions(
+    db: Database, boss: Principal
+) -> None:
+    contact_id = await new_contact(db, email="carla@acme.example")
+    async with db.transaction() as session:
+        user = await admin.do_grant_portal_access(
+            session, boss, contact_id, email="", password=SECRET, now=NOW
+        )
+        token = await do_start_session(session, user, NOW)
+    async with db.transaction() as session:
+        await admin.do_grant_portal_access(
+            session, boss, contact_id, email="", password="a brand new secret", now=NOW
+        )
+    async with db.session() as session:
+        assert await user_for_session(session, token, NOW) is None
+        assert await authenticate(session, user.email, SECRET) is None
+        assert await authenticate(session, user.email, "a brand new secret") is not None
+    assert len(await portal_log(db, contact_id)) == 1

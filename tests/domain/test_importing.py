@@ -20,19 +20,23 @@ from domain.access import Principal, load_principal
 from domain.db import Base, Database
 from domain.errors import Forbidden, NotFound
 from domain.people.models import Role, UserKind
+from domain.records.actions import ACCOUNT_FIELDS
 from domain.records.audience import RecordAudience, RecordKind, visible_ids
 from domain.records.datalog import RecordChange
-from domain.records.import_formats import (
+from domain.records.import_columns import (
     ACCOUNTS,
     CONTACTS,
     INVOICES,
     ITEMS,
-    MAX_ROWS,
-    NOT_UTF8,
     PROJECTS,
     SPECS,
-    XML_DECLARATIONS,
     KindSpec,
+    amount,
+)
+from domain.records.import_formats import (
+    MAX_ROWS,
+    NOT_UTF8,
+    XML_DECLARATIONS,
     Problems,
     check_file,
 )
@@ -236,6 +240,20 @@ def test_bad_dates_and_numbers() -> None:
         (3, "budget_hours"),
         (3, "budget_amount"),
     ]
+
+
+@pytest.mark.parametrize("raw", ["1250", "1250,5", "1250.50", "0,05", "99999999999.99"])
+def test_amounts_are_read_as_the_record_forms_read_them(raw: str) -> None:
+    assert amount()(raw) == ACCOUNT_FIELDS["credit_limit_cents"](raw)
+
+
+@pytest.mark.parametrize(
+    "raw", ["1.250", "1,250", "1.250,50", "1,250.50", "12.345", "1e3", "100000000000"]
+)
+def test_amounts_with_thousands_separators_are_refused_never_misread(raw: str) -> None:
+    # The record forms read "1.250" as 1250 euros; a file must never import it as 1.25.
+    with pytest.raises(ValueError):
+        amount()(raw)
 
 
 def test_lines_of_one_invoice_must_agree() -> None:

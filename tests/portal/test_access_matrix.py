@@ -554,7 +554,10 @@ class Walker:
         url = f"/api/v1/{slug}/{rid}"
         where = f"json_item GET {url} [{what}]"
         response = await self.client.get(url)
-        if sees and v.may_list(kind):
+        # One record follows its card page (the audience alone), not the list rule: a customer
+        # reads its own account, a partner its projects' customers, though accounts are not a
+        # list for them.
+        if sees:
             if self.ok("json_item", where, response, None):
                 body = response.json()
                 self.show(where, response.text)

@@ -167,11 +167,19 @@ async def test_externals_read_only_their_own_records(demo: Database, sign_in: Si
     seen = (await client.get(f"/api/v1/contacts/{contact}")).json()
     assert seen["id"] == contact and "user_id" not in seen
 
-    # Kinds that are not theirs to list are not there at all, even their own account.
-    for path in ("/api/v1/items", "/api/v1/accounts", f"/api/v1/accounts/{account}"):
+    # Kinds that are not theirs to list are not there at all as lists.
+    for path in ("/api/v1/items", "/api/v1/accounts"):
         response = await client.get(path)
         assert response.status_code == 404
         assert response.json() == NOT_FOUND
+    # One account follows its card page, not the list rule: their own account answers (without
+    # staff-only fields), another's is 404 like one that does not exist.
+    own_account = await client.get(f"/api/v1/accounts/{account}")
+    assert own_account.status_code == 200 and own_account.json()["id"] == account
+    assert "credit_limit_cents" not in own_account.json()
+    foreign_account = await lists.scalar(demo, select(Account.id).where(Account.id != account))
+    response = await client.get(f"/api/v1/accounts/{foreign_account}")
+    assert response.status_code == 404 and response.json() == NOT_FOUND
 
     partner = await sign_in(PARTNER)
     partner_account = await lists.account_of(demo, PARTNER)
