@@ -46,6 +46,18 @@ class EventAudience(Base):
     )
 
 
+class ConsumerCheckpoint(Base):
+    """The last event id a consumer of the log (search indexer, notifier…) has handled, and any
+    small state it keeps beside it (ids it saw out of order, for instance)."""
+
+    __tablename__ = "consumer_checkpoints"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(EventId, default=0)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 @dataclass(frozen=True)
 class DomainEvent:
     kind: ClassVar[str]
@@ -111,8 +123,94 @@ class GroupMembershipChanged(DomainEvent):
     role: str
 
 
+@dataclass(frozen=True)
+class PostCreated(DomainEvent):
+    """A post (or a share, or company news) was made."""
+
+    kind: ClassVar[str] = "post.created"
+    post_id: int
+    group_id: int | None
+
+
+@dataclass(frozen=True)
+class PostChanged(DomainEvent):
+    """A post's text, pin, news period or linked records changed (``fields`` names what)."""
+
+    kind: ClassVar[str] = "post.changed"
+    post_id: int
+    fields: tuple[str, ...]
+
+    def payload(self) -> dict[str, Any]:
+        return {"post_id": self.post_id, "fields": list(self.fields)}
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> PostChanged:
+        return cls(payload["post_id"], tuple(payload["fields"]))
+
+
+@dataclass(frozen=True)
+class PostDeleted(DomainEvent):
+    """A post was deleted by its author or removed by a moderator."""
+
+    kind: ClassVar[str] = "post.deleted"
+    post_id: int
+
+
+@dataclass(frozen=True)
+class CommentAdded(DomainEvent):
+    kind: ClassVar[str] = "comment.added"
+    post_id: int
+    comment_id: int
+    parent_id: int | None
+
+
+@dataclass(frozen=True)
+class CommentChanged(DomainEvent):
+    """A comment was edited."""
+
+    kind: ClassVar[str] = "comment.changed"
+    post_id: int
+    comment_id: int
+
+
+@dataclass(frozen=True)
+class CommentDeleted(DomainEvent):
+    kind: ClassVar[str] = "comment.deleted"
+    post_id: int
+    comment_id: int
+
+
+@dataclass(frozen=True)
+class ReactionsChanged(DomainEvent):
+    """Someone reacted to a post, changed or withdrew their reaction."""
+
+    kind: ClassVar[str] = "post.reactions_changed"
+    post_id: int
+
+
+@dataclass(frozen=True)
+class PollVoted(DomainEvent):
+    """Someone voted in (or changed their vote in) a post's poll."""
+
+    kind: ClassVar[str] = "poll.voted"
+    post_id: int
+
+
 CATALOGUE: dict[str, type[DomainEvent]] = {
-    event.kind: event for event in (RecordUpdated, GroupChanged, GroupMembershipChanged)
+    event.kind: event
+    for event in (
+        RecordUpdated,
+        GroupChanged,
+        GroupMembershipChanged,
+        PostCreated,
+        PostChanged,
+        PostDeleted,
+        CommentAdded,
+        CommentChanged,
+        CommentDeleted,
+        ReactionsChanged,
+        PollVoted,
+    )
 }
 
 
