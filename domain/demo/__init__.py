@@ -10,8 +10,10 @@ a handful of bulk inserts.
 Four fixed logins, all with password ``DEMO_PASSWORD``, show the four kinds of visitor (see
 ``domain.demo.logins``): admin@, employee@, customer@ and partner@example.com.
 
-The rows are written directly, not through the domain actions, so no events are recorded: a search
-index or other consumer of the event log must be rebuilt after loading (or resetting) the demo.
+The company's rows are written directly, not through the domain actions, so no events are
+recorded for them: a search index or other consumer of the event log must be rebuilt after loading
+(or resetting) the demo. Its social life (``domain.demo.social``: groups, posts, comments,
+reactions) is then made through the actions, in the same transaction.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from domain.demo.logins import DEMO_PASSWORD
 from domain.demo.organisation import build_organisation
 from domain.demo.projects import build_projects
 from domain.demo.rows import DemoData
+from domain.demo.social import build_social
 from domain.demo.storage import holds_company_data, holds_users, wipe, write
 from domain.people.passwords import hash_password
 from domain.records.audience import rebuild_all
@@ -58,9 +61,10 @@ class DemoSummary:
     invoices: int
     invoice_lines: int
     payments: int
+    posts: int
 
     @classmethod
-    def of(cls, data: DemoData) -> DemoSummary:
+    def of(cls, data: DemoData, posts: int) -> DemoSummary:
         types = [row["type"] for row in data.accounts]
         return cls(
             departments=len(data.departments),
@@ -74,6 +78,7 @@ class DemoSummary:
             invoices=len(data.invoices),
             invoice_lines=len(data.invoice_lines),
             payments=len(data.payments),
+            posts=posts,
         )
 
 
@@ -107,7 +112,8 @@ async def load_demo(
         await write(session, data, dialect=db.dialect)
         # The rows bypass the record actions, so their audiences are computed here, in SQL.
         await rebuild_all(session)
-    return DemoSummary.of(data)
+        posts = await build_social(session, day)
+    return DemoSummary.of(data, posts)
 
 
 def build_demo(today: date, password_hash: str) -> DemoData:
