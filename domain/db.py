@@ -74,7 +74,16 @@ def is_sqlite(url: str) -> bool:
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """Create the async engine, with SQLite tuned for a multi-request web server."""
     if not is_sqlite(url):
-        return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10)
+        # asyncpg prepares every statement, and after five runs PostgreSQL may switch one to a
+        # generic plan that ignores the bound values: measured on the timeline's page query at
+        # 1M posts, 1.1–3 s instead of 1.3 ms. Planning each run costs far less than that risk.
+        return create_async_engine(
+            url,
+            echo=echo,
+            pool_pre_ping=True,
+            pool_size=10,
+            connect_args={"server_settings": {"plan_cache_mode": "force_custom_plan"}},
+        )
     engine = create_async_engine(
         url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
     )
