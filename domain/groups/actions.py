@@ -2,6 +2,8 @@
 
 Any staff user may create a group and becomes its owner. Owners and managers edit the name,
 description and visibility; owners archive and share (admins may do all of it on any group).
+Only admins take a group out of the archive: for everyone else an archived group is read-only,
+and that includes its archived state.
 Customers and partners create and manage no groups. An archived group is read-only for everyone
 but admins. Unsharing an account removes its contacts' memberships, requests and invitations, so
 their ``group:<id>`` token goes with it.
@@ -29,6 +31,7 @@ from domain.groups.checks import (
     parse_choice,
     record_membership,
 )
+from domain.groups.mandatory import do_sync_mandatory_members
 from domain.groups.models import (
     DESCRIPTION_MAX,
     NAME_MAX,
@@ -46,6 +49,7 @@ from domain.text import N_
 REQUIRED = N_("This field is required.")
 TOO_LONG = N_("This is too long.")
 STAFF_ONLY = N_("Only employees may create groups.")
+ADMINS_UNARCHIVE = N_("Only administrators may take a group out of the archive.")
 UNKNOWN_ACCOUNT = N_("There is no such account.")
 
 
@@ -193,6 +197,28 @@ async def do_archive_group(session: AsyncSession, principal: Principal, group_id
     group.archived_at = utcnow()
     await session.flush()
     await _record_group(session, group, ("archived",), principal.user_id)
+    return group
+
+
+async def check_unarchive_group(
+    session: AsyncSession, principal: Principal, group_id: int
+) -> GroupAccess:
+    access = await access_group(session, principal, group_id)
+    if not principal.is_admin:
+        raise Forbidden(ADMINS_UNARCHIVE)
+    return access
+
+
+async def do_unarchive_group(session: AsyncSession, principal: Principal, group_id: int) -> Group:
+    """Open an archived group again (admins only); a group that is not archived is left as is."""
+    group = (await check_unarchive_group(session, principal, group_id)).group
+    if not group.is_archived:
+        return group
+    group.archived_at = None
+    await session.flush()
+    await _record_group(session, group, ("unarchived",), principal.user_id)
+    # The sync left the group alone while it was archived; catch up with its rules now.
+    await do_sync_mandatory_members(session, group_ids=[group.id], actor_id=principal.user_id)
     return group
 
 

@@ -7,7 +7,9 @@ users holding that role, and the role "employee" takes every staff user. Only ac
 match; customers and partners never do.
 
 ``do_sync_mandatory_members`` adds the members the rules call for and removes those they no longer
-do. It is idempotent — run it after any change to users, roles, employees or departments. Rule
+do. It is idempotent — run it after any change to users, roles, employees or departments;
+``do_sync_mandatory_user`` does the same for one user (the administration actions that change a
+user's roles or activation call it). Rule
 members who were since made owner or manager stay on as appointed members. Archived groups are
 left as they are (read-only). Clearing a group's rules keeps its members, who may then leave.
 """
@@ -104,6 +106,35 @@ async def do_set_mandatory_rules(
     )
 
 
+async def list_rules(
+    session: AsyncSession, principal: Principal, group_id: int
+) -> list[MandatoryRule]:
+    """A group's rules, for the administrators who set them (``Forbidden`` for anyone else)."""
+    await access_group(session, principal, group_id)
+    if not principal.is_admin:
+        raise Forbidden(ADMINS_ONLY)
+    rules = await session.scalars(
+        select(GroupRule).where(GroupRule.group_id == group_id).order_by(GroupRule.id)
+    )
+    return [MandatoryRule(department_id=r.department_id, role=r.role) for r in rules]
+
+
+@dataclass(frozen=True)
+class Choice:
+    id: int
+    name: str
+
+
+async def department_choices(session: AsyncSession, principal: Principal) -> list[Choice]:
+    """Every department by name, to pick rules from (administrators only)."""
+    if not principal.is_admin:
+        raise Forbidden(ADMINS_ONLY)
+    rows = await session.execute(
+        select(Department.id, Department.name).order_by(Department.name, Department.id)
+    )
+    return [Choice(id=i, name=n) for i, n in rows]
+
+
 def _with_subdepartments(roots: Iterable[int], parents: dict[int, int | None]) -> set[int]:
     children: dict[int, list[int]] = {}
     for child, parent in parents.items():
@@ -171,34 +202,111 @@ async def do_sync_mandatory_members(
                 )
             ).all()
         }
-        for user_id in sorted(wanted):
-            membership = current.get(user_id)
-            if membership is None:
-                membership = GroupMembership(
-                    group_id=group.id,
-                    user_id=user_id,
-                    role=GroupRole.MEMBER,
-                    state=MembershipState.ACTIVE,
-                    via_rule=True,
-                )
-                session.add(membership)
-            elif membership.is_active:
-                membership.via_rule = True  # no change of token: no event
-                continue
-            else:
-                membership.state, membership.via_rule = MembershipState.ACTIVE, True
-            await session.flush()
-            await record_membership(session, membership, actor_id)
-            changes += 1
-        for user_id, membership in current.items():
-            if user_id in wanted or not membership.via_rule:
-                continue
-            if membership.role is not GroupRole.MEMBER:
-                membership.via_rule = False
-                continue
-            await session.delete(membership)
-            await session.flush()
-            await record_membership(session, membership, actor_id, removed=True)
-            changes += 1
+        for user_id in sorted(wanted | set(current)):
+            changes += await _bring_in_line(
+                session, group.id, user_id, current.get(user_id), user_id in wanted, actor_id
+            )
     await session.flush()
     return changes
+
+
+async def _bring_in_line(
+    session: AsyncSession,
+    group_id: int,
+    user_id: int,
+    membership: GroupMembership | None,
+    wanted: bool,
+    actor_id: int | None,
+) -> int:
+    """Make one user's membership of one mandatory group what its rules say; 1 when that
+    changed the user's token (and was recorded), else 0."""
+    if wanted:
+        if membership is None:
+            membership = GroupMembership(
+                group_id=group_id,
+                user_id=user_id,
+                role=GroupRole.MEMBER,
+                state=MembershipState.ACTIVE,
+                via_rule=True,
+            )
+            session.add(membership)
+        elif membership.is_active:
+            membership.via_rule = True  # no change of token: no event
+            return 0
+        else:
+            membership.state, membership.via_rule = MembershipState.ACTIVE, True
+        await session.flush()
+        await record_membership(session, membership, actor_id)
+        return 1
+    if membership is None or not membership.via_rule:
+        return 0
+    if membership.role is not GroupRole.MEMBER:
+        membership.via_rule = False
+        return 0
+    await session.delete(membership)
+    await session.flush()
+    await record_membership(session, membership, actor_id, removed=True)
+    return 1
+
+
+async def do_sync_mandatory_user(
+    session: AsyncSession, user_id: int, *, actor_id: int | None = None
+) -> int:
+    """``do_sync_mandatory_members`` for one user, across every mandatory group: what to run
+    after that user's roles, activation or employee record changed. A few small queries however
+    many users the company has; returns how many of their memberships changed."""
+    rules = (
+        await session.scalars(
+            select(GroupRule)
+            .join(Group, Group.id == GroupRule.group_id)
+            .where(Group.is_mandatory.is_(True), Group.archived_at.is_(None))
+            .order_by(GroupRule.group_id, GroupRule.id)
+        )
+    ).all()
+    if not rules:
+        return 0
+    user = await session.get(User, user_id)
+    matches: set[int] = set()  # the groups whose rules take this user
+    if user is not None and user.is_active and user.kind is UserKind.STAFF:
+        roles = {EVERY_EMPLOYEE} | {
+            r.value
+            for r in (
+                await session.scalars(select(UserRole.role).where(UserRole.user_id == user_id))
+            ).all()
+        }
+        departments: set[int] = set()
+        if any(r.department_id is not None for r in rules):
+            department = await session.scalar(
+                select(Employee.department_id).where(Employee.user_id == user_id)
+            )
+            if department is not None:
+                rows = await session.execute(select(Department.id, Department.parent_id))
+                departments = _with_ancestors(department, {d: parent for d, parent in rows})
+        matches = {r.group_id for r in rules if r.role in roles or r.department_id in departments}
+    memberships = {
+        m.group_id: m
+        for m in (
+            await session.scalars(
+                select(GroupMembership).where(
+                    GroupMembership.user_id == user_id,
+                    GroupMembership.group_id.in_({r.group_id for r in rules}),
+                )
+            )
+        ).all()
+    }
+    changes = 0
+    for group_id in sorted({r.group_id for r in rules}):
+        changes += await _bring_in_line(
+            session, group_id, user_id, memberships.get(group_id), group_id in matches, actor_id
+        )
+    return changes
+
+
+def _with_ancestors(department: int, parents: dict[int, int | None]) -> set[int]:
+    """The department and every department above it: a rule on any of them takes its staff."""
+    found: set[int] = set()
+    current: int | None = department
+    while current is not None and current not in found:  # the check also ends a cycle
+        found.add(current)
+        current = parents.get(current)
+    return found

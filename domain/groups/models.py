@@ -14,7 +14,6 @@ from datetime import datetime
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -23,16 +22,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.db import Base, UTCDateTime, utcnow
+from domain.db import Base, UTCDateTime, str_enum, utcnow
 
 NAME_MAX = 120
 DESCRIPTION_MAX = 5000
-
-
-def _enum(cls: type[enum.StrEnum], length: int) -> Enum:
-    return Enum(
-        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
 
 
 class GroupVisibility(enum.StrEnum):
@@ -62,7 +55,7 @@ class Group(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME_MAX))
     description: Mapped[str] = mapped_column(Text, default="")
-    visibility: Mapped[GroupVisibility] = mapped_column(_enum(GroupVisibility, 16))
+    visibility: Mapped[GroupVisibility] = mapped_column(str_enum(GroupVisibility, 16))
     is_mandatory: Mapped[bool] = mapped_column(Boolean, default=False)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -86,8 +79,8 @@ class GroupMembership(Base):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
-    role: Mapped[GroupRole] = mapped_column(_enum(GroupRole, 16), default=GroupRole.MEMBER)
-    state: Mapped[MembershipState] = mapped_column(_enum(MembershipState, 16))
+    role: Mapped[GroupRole] = mapped_column(str_enum(GroupRole, 16), default=GroupRole.MEMBER)
+    state: Mapped[MembershipState] = mapped_column(str_enum(MembershipState, 16))
     via_rule: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -18,8 +18,9 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, literal, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, func, literal, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -38,6 +39,7 @@ from domain.records.models import Account, Contact
 from domain.text import N_
 
 PAGE_SIZE = 50
+SEARCH_MAX = 200
 BAD_CURSOR = N_("This page link is no longer valid. Start from the first page.")
 SEEN_STATES = (MembershipState.ACTIVE, MembershipState.INVITED)
 
@@ -151,22 +153,37 @@ def _decode_cursor(cursor: str) -> tuple[str, int]:
         raise ValidationFailed({"cursor": BAD_CURSOR}) from None
 
 
+def contains(text: str, *columns: Any) -> ColumnElement[bool] | None:
+    """Any of the columns contains the text, case-insensitively, wildcards taken literally;
+    None for a blank text (no condition)."""
+    term = text.replace("\x00", "").strip().lower()[:SEARCH_MAX]
+    if not term:
+        return None
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return or_(*[func.lower(c).like(f"%{escaped}%", escape="\\") for c in columns])
+
+
 async def list_groups(
     session: AsyncSession,
     principal: Principal,
     *,
     mine: bool = False,
+    q: str = "",
     cursor: str = "",
     limit: int = PAGE_SIZE,
 ) -> GroupPage:
     """One page of the groups a principal may find, by name; ``mine`` keeps only those they are
-    an active member of. ``cursor`` is the ``next`` of the page before."""
+    an active member of, ``q`` those whose name contains it. ``cursor`` is the ``next`` of the
+    page before (with the same ``mine`` and ``q``)."""
     mine_ = GroupMembership.user_id == principal.user_id
     stmt = (
         select(Group, GroupMembership.state, GroupMembership.role)
         .outerjoin(GroupMembership, and_(GroupMembership.group_id == Group.id, mine_))
         .where(visible_groups(principal))
     )
+    named = contains(q, Group.name)
+    if named is not None:
+        stmt = stmt.where(named)
     if mine:
         stmt = stmt.where(GroupMembership.state == MembershipState.ACTIVE)
     if cursor:
@@ -226,3 +243,29 @@ async def list_members(
         )
         for m, name, kind, account_name in rows
     ]
+
+
+@dataclass(frozen=True)
+class MemberCounts:
+    """How many active members a group has, and — for those who manage it — how many asked to
+    join or were invited (0 for everyone else)."""
+
+    active: int
+    requested: int
+    invited: int
+
+
+async def member_counts(session: AsyncSession, access: GroupAccess) -> MemberCounts:
+    """The counts shown in a group's header; anyone who may find the group sees ``active``."""
+    rows = await session.execute(
+        select(GroupMembership.state, func.count())
+        .where(GroupMembership.group_id == access.group.id)
+        .group_by(GroupMembership.state)
+    )
+    counts = {state: n for state, n in rows}
+    pending = access.may_manage
+    return MemberCounts(
+        active=counts.get(MembershipState.ACTIVE, 0),
+        requested=counts.get(MembershipState.REQUESTED, 0) if pending else 0,
+        invited=counts.get(MembershipState.INVITED, 0) if pending else 0,
+    )

@@ -14,6 +14,9 @@ Rules:
   on their very next request; a role change needs nothing of the kind, because every request
   computes its principal afresh (``domain.access.load_principal``). Known limit: there is no
   live-socket hub yet; when one exists it must drop a deactivated user's sockets too;
+- a new staff user, a change of roles and (de)activation re-sync that user's mandatory groups
+  (``domain.groups.mandatory.do_sync_mandatory_user``): rules by role or department take them in
+  or let them go in the same transaction;
 - portal access of a contact is a user of kind customer or partner (after the contact's account)
   linked through ``Contact.user_id``. Granting creates that user, or re-activates the one already
   linked; revoking deactivates it (the link stays, so a later grant brings the same user back).
@@ -37,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.access import Principal
 from domain.errors import NotFound, ValidationFailed
 from domain.events import RecordUpdated, record_event
+from domain.groups.mandatory import do_sync_mandatory_user
 from domain.people import passwords
 from domain.people.actions import (
     check_create_user,
@@ -368,6 +372,7 @@ async def do_set_roles(
             await session.delete(row)
     session.add_all(UserRole(user_id=user.id, role=role) for role in sorted(roles - current))
     await session.flush()
+    await do_sync_mandatory_user(session, user.id, actor_id=principal.user_id)
     return True
 
 
@@ -388,6 +393,7 @@ async def do_set_active(
     if user.is_active == active:
         return False
     await do_set_user_active(session, user.id, active)
+    await do_sync_mandatory_user(session, user.id, actor_id=principal.user_id)
     contact_id = await session.scalar(select(Contact.id).where(Contact.user_id == user.id))
     if contact_id is not None:
         await _log_portal_access(session, principal, contact_id, not active, active, now)
@@ -461,7 +467,7 @@ async def do_create_staff_user(
     await check_create_staff_user(
         session, principal, email=email, name=name, language=language, password=password
     )
-    return await _create_user(
+    user = await _create_user(
         session,
         email=email,
         name=name,
@@ -470,6 +476,8 @@ async def do_create_staff_user(
         roles=roles,
         language=language,
     )
+    await do_sync_mandatory_user(session, user.id, actor_id=principal.user_id)
+    return user
 
 
 # -- portal access -------------------------------------------------------------------------------

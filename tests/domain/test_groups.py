@@ -8,6 +8,7 @@ would, so a token gained or lost shows at once.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import pytest
@@ -17,7 +18,7 @@ from domain.access import Principal, load_principal
 from domain.db import Database
 from domain.errors import Forbidden, NotFound, ValidationFailed
 from domain.events import Event, EventAudience
-from domain.groups import actions, mandatory, membership, queries
+from domain.groups import actions, candidates, mandatory, membership, queries
 from domain.groups.mandatory import MandatoryRule
 from domain.groups.models import (
     Group,
@@ -26,6 +27,7 @@ from domain.groups.models import (
     GroupVisibility,
     MembershipState,
 )
+from domain.people import admin as people_admin
 from domain.people.models import Role, User, UserKind, UserRole
 from domain.records.models import Account, AccountType, Contact, Department, Employee
 from tests.conftest import UserFactory
@@ -601,3 +603,250 @@ async def test_a_rolled_back_action_leaves_no_event_and_no_membership(
     assert await state_of(db, group_id, staff) is None
     async with db.session() as session:
         assert len((await session.scalars(select(Event.id))).all()) == before
+
+
+# --- the pages' reads: search, counts, candidates, rules ---------------------------------------
+
+
+async def test_the_group_list_searches_names(db: Database, make_user: UserFactory) -> None:
+    owner, staff = await make_user(), await make_user()
+    for name in ("Cycling club", "Book club", "Release 100%", "Sales"):
+        await create(db, owner, name)
+    await create(db, owner, "Secret club", "hidden")
+
+    async def names(q: str, user: User = staff) -> list[str]:
+        page = await act(db, user, lambda s, p: queries.list_groups(s, p, q=q))
+        return [row.group.name for row in page.rows]
+
+    assert await names("CLUB") == ["Book club", "Cycling club"]  # the hidden one stays hidden
+    assert await names("club", owner) == ["Book club", "Cycling club", "Secret club"]
+    assert await names("100%") == ["Release 100%"]
+    assert await names("%") == ["Release 100%"]  # wildcards are taken literally
+    assert await names("  ") == ["Book club", "Cycling club", "Release 100%", "Sales"]
+    first = await act(db, staff, lambda s, p: queries.list_groups(s, p, q="club", limit=1))
+    rest = await act(
+        db, staff, lambda s, p: queries.list_groups(s, p, q="club", cursor=first.next or "")
+    )
+    assert [r.group.name for r in first.rows + rest.rows] == ["Book club", "Cycling club"]
+
+
+async def test_member_counts_show_pending_only_to_managers(
+    db: Database, make_user: UserFactory
+) -> None:
+    owner, member, asker, guest = await staff_users(make_user, 4)
+    group_id = await create(db, owner, "Closed", "private")
+    await act(db, owner, membership.do_add_member, group_id, member.id)
+    await act(db, asker, membership.do_join_group, group_id)
+    await act(db, owner, membership.do_invite_member, group_id, guest.id)
+
+    assert await counts_for(db, owner, group_id) == queries.MemberCounts(2, 1, 1)
+    assert await counts_for(db, member, group_id) == queries.MemberCounts(2, 0, 0)
+    assert await counts_for(db, asker, group_id) == queries.MemberCounts(2, 0, 0)
+
+
+async def counts_for(db: Database, user: User, group_id: int) -> queries.MemberCounts:
+    async def do(session: Any, principal: Principal) -> queries.MemberCounts:
+        access = await queries.access_group(session, principal, group_id)
+        return await queries.member_counts(session, access)
+
+    return await act(db, user, do)
+
+
+async def test_invite_candidates_follow_the_membership_rules(
+    db: Database, make_user: UserFactory
+) -> None:
+    owner = await make_user(name="Olga Owner")
+    member = await make_user(name="Mia Member")
+    await make_user(name="Mia Free", email="mia.free@example.com")
+    gone = await make_user(name="Mia Gone")
+    async with db.transaction() as session:
+        (await session.get(User, gone.id)).is_active = False  # type: ignore[union-attr]
+    customer, account_id = await external(db, make_user)
+    group_id = await create(db, owner, "Room", "private")
+    await act(db, owner, membership.do_add_member, group_id, member.id)
+
+    async def found(user: User, q: str) -> list[tuple[str, str | None]]:
+        rows = await act(db, user, lambda s, p: candidates.invite_candidates(s, p, group_id, q))
+        return [(c.name, c.account_name) for c in rows]
+
+    assert await found(owner, "mia") == [("Mia Free", None)]
+    assert await found(owner, "MIA.FREE@") == [("Mia Free", None)]
+    assert await found(owner, "cass") == []  # not shared with the customer's account
+    assert await found(owner, "   ") == []
+    with pytest.raises(Forbidden):
+        await found(member, "mia")
+
+    await act(db, owner, actions.do_share_group, group_id, account_id)
+    assert await found(owner, "cass") == [("Cass Customer", "Acme")]
+    await act(db, owner, membership.do_invite_member, group_id, customer.id)
+    assert await found(owner, "cass") == []  # already invited
+
+    async def shared(user: User) -> list[str]:
+        access = await act(db, user, queries.access_group, group_id)
+        async with db.session() as session:
+            return [a.name for a in await candidates.list_shares(session, access)]
+
+    assert await shared(owner) == ["Acme"]
+    assert await shared(member) == []  # members are not told which customers are in
+    async with db.transaction() as session:
+        session.add(Account(code="GLOBEX", name="Globex", type=AccountType.PARTNER))
+    accounts = await act(db, owner, lambda s, p: candidates.share_candidates(s, p, group_id, "e"))
+    assert [(a.name, a.type) for a in accounts] == [("Globex", AccountType.PARTNER)]
+    with pytest.raises(Forbidden):
+        await act(db, member, lambda s, p: candidates.share_candidates(s, p, group_id, "e"))
+
+
+async def test_only_admins_take_a_group_out_of_the_archive(
+    db: Database, make_user: UserFactory
+) -> None:
+    owner, staff = await make_user(), await make_user()
+    admin = await make_user(roles=frozenset({Role.ADMIN}))
+    group_id = await create(db, owner, "Old project")
+    await act(db, owner, actions.do_archive_group, group_id)
+    with pytest.raises(Forbidden):
+        await act(db, owner, actions.do_unarchive_group, group_id)
+    group = await act(db, admin, actions.do_unarchive_group, group_id)
+    assert not group.is_archived
+    kind, payload, _ = await last_event(db)
+    assert (kind, payload["fields"]) == ("group.changed", ["unarchived"])
+    await act(db, staff, membership.do_join_group, group_id)  # open again
+    assert f"group:{group_id}" in await tokens(db, staff)
+
+
+async def test_unarchiving_a_mandatory_group_catches_up_with_its_rules(
+    db: Database, make_user: UserFactory
+) -> None:
+    admin = await make_user(roles=frozenset({Role.ADMIN}))
+    group_id = await create(db, admin, "Everyone")
+    await act(db, admin, mandatory.do_set_mandatory_rules, group_id, [MandatoryRule(role="hr")])
+    await act(db, admin, actions.do_archive_group, group_id)
+    newcomer = await make_user(roles=frozenset({Role.HR}))
+    async with db.transaction() as session:
+        assert await mandatory.do_sync_mandatory_members(session) == 0  # archived: left alone
+    await act(db, admin, actions.do_unarchive_group, group_id)
+    assert f"group:{group_id}" in await tokens(db, newcomer)
+
+
+async def test_rules_and_departments_are_read_by_admins_only(
+    db: Database, make_user: UserFactory
+) -> None:
+    admin = await make_user(roles=frozenset({Role.ADMIN}))
+    owner = await make_user()
+    async with db.transaction() as session:
+        department = Department(code="OPS", name="Operations")
+        session.add(department)
+        await session.flush()
+        department_id = department.id
+    group_id = await create(db, owner, "Ops")
+    rules = [MandatoryRule(department_id=department_id), MandatoryRule(role="hr")]
+    await act(db, admin, mandatory.do_set_mandatory_rules, group_id, rules)
+    assert await act(db, admin, mandatory.list_rules, group_id) == rules
+    choices = await act(db, admin, mandatory.department_choices)
+    assert [(c.id, c.name) for c in choices] == [(department_id, "Operations")]
+    with pytest.raises(Forbidden):
+        await act(db, owner, mandatory.list_rules, group_id)
+    with pytest.raises(Forbidden):
+        await act(db, owner, mandatory.department_choices)
+
+
+# --- mandatory groups follow the administration of users ---------------------------------------
+
+
+async def test_role_changes_and_activation_resync_mandatory_groups(
+    db: Database, make_user: UserFactory
+) -> None:
+    admin = await make_user(roles=frozenset({Role.ADMIN}))
+    staff = await make_user()
+    hr_group = await create(db, admin, "HR circle")
+    everyone = await create(db, admin, "Everyone")
+    await act(db, admin, mandatory.do_set_mandatory_rules, hr_group, [MandatoryRule(role="hr")])
+    await act(
+        db, admin, mandatory.do_set_mandatory_rules, everyone, [MandatoryRule(role="employee")]
+    )
+    assert f"group:{hr_group}" not in await tokens(db, staff)
+
+    # A role given by an administrator takes the user in at once, and taking it away lets go.
+    await act(db, admin, people_admin.do_set_roles, staff.id, frozenset({Role.HR}))
+    assert f"group:{hr_group}" in await tokens(db, staff)
+    kind, payload, _ = await last_event(db)
+    assert (kind, payload["user_id"], payload["state"]) == (
+        "group.membership_changed",
+        staff.id,
+        "active",
+    )
+    await act(db, admin, people_admin.do_set_roles, staff.id, frozenset())
+    assert await state_of(db, hr_group, staff) is None
+    assert await state_of(db, everyone, staff) is MembershipState.ACTIVE
+
+    # Deactivation takes a user out of every rule; activation brings them back.
+    now = datetime.now(UTC)
+    await act(db, admin, lambda s, p: people_admin.do_set_active(s, p, staff.id, False, now))
+    assert await state_of(db, everyone, staff) is None
+    await act(db, admin, lambda s, p: people_admin.do_set_active(s, p, staff.id, True, now))
+    assert await state_of(db, everyone, staff) is MembershipState.ACTIVE
+
+    # A new staff user made by an administrator joins the "every employee" group at once.
+    created = await act(
+        db,
+        admin,
+        lambda s, p: people_admin.do_create_staff_user(
+            s,
+            p,
+            email="new@example.com",
+            name="New Person",
+            language=None,
+            password="a long enough secret",
+            roles=frozenset({Role.HR}),
+        ),
+    )
+    assert await state_of(db, everyone, created) is MembershipState.ACTIVE
+    assert await state_of(db, hr_group, created) is MembershipState.ACTIVE
+
+
+async def test_syncing_one_user_follows_their_department_upwards(
+    db: Database, make_user: UserFactory
+) -> None:
+    admin = await make_user(roles=frozenset({Role.ADMIN}))
+    engineer = await make_user()
+    async with db.transaction() as session:
+        engineering = Department(code="ENG", name="Engineering")
+        sales = Department(code="SAL", name="Sales")
+        session.add_all([engineering, sales])
+        await session.flush()
+        backend = Department(code="BE", name="Backend", parent_id=engineering.id)
+        session.add(backend)
+        await session.flush()
+        session.add(
+            Employee(
+                number="E1",
+                name=engineer.name,
+                email=engineer.email,
+                job_title="Engineer",
+                user_id=engineer.id,
+                department_id=sales.id,
+            )
+        )
+        engineering_id, backend_id = engineering.id, backend.id
+    group_id = await create(db, admin, "Engineering")
+    rules = [MandatoryRule(department_id=engineering_id)]
+    await act(db, admin, mandatory.do_set_mandatory_rules, group_id, rules)
+    assert await state_of(db, group_id, engineer) is None
+
+    async def move_to(department_id: int) -> int:
+        async with db.transaction() as session:
+            employee = await session.scalar(select(Employee).where(Employee.user_id == engineer.id))
+            assert employee is not None
+            employee.department_id = department_id
+            await session.flush()
+            return await mandatory.do_sync_mandatory_user(session, engineer.id)
+
+    assert await move_to(backend_id) == 1  # a sub-department of the rule's
+    assert f"group:{group_id}" in await tokens(db, engineer)
+    assert await move_to(engineering_id) == 0  # still in: nothing to record
+    async with db.transaction() as session:
+        sales_id = await session.scalar(select(Department.id).where(Department.code == "SAL"))
+    assert sales_id is not None
+    assert await move_to(sales_id) == 1
+    assert f"group:{group_id}" not in await tokens(db, engineer)
+    async with db.transaction() as session:  # and the whole-group sync agrees
+        assert await mandatory.do_sync_mandatory_members(session) == 0
