@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
 from portal import i18n
+from portal.paths import path_for
 from portal.state import csrf_token_of, principal_of, user_of
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -92,4 +93,5 @@ def make_templates(*, auto_reload: bool = False) -> Jinja2Templates:
     env.filters["translate"] = i18n.gettext
     env.globals["LANGUAGE_NAMES"] = i18n.LANGUAGE_NAMES
     env.globals["list_url"] = list_url
+    env.globals["path_for"] = path_for
     return Jinja2Templates(env=env, context_processors=[_request_context])

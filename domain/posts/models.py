@@ -34,7 +34,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -44,17 +43,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.db import Base, UTCDateTime, utcnow
+from domain.db import Base, UTCDateTime, str_enum, utcnow
 
 CLIENT_KEY_MAX = 64
 CHANNEL_MAX = 80
 FILENAME_MAX = 255
-
-
-def _enum(cls: type[enum.StrEnum], length: int) -> Enum:
-    return Enum(
-        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
 
 
 class PostKind(enum.StrEnum):
@@ -71,7 +64,7 @@ class Post(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[PostKind] = mapped_column(_enum(PostKind, 16), default=PostKind.POST)
+    kind: Mapped[PostKind] = mapped_column(str_enum(PostKind, 16), default=PostKind.POST)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     group_id: Mapped[int | None] = mapped_column(
         ForeignKey("groups.id", ondelete="CASCADE"), index=True
@@ -220,7 +213,7 @@ class Reaction(Base):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
-    kind: Mapped[ReactionKind] = mapped_column(_enum(ReactionKind, 16))
+    kind: Mapped[ReactionKind] = mapped_column(str_enum(ReactionKind, 16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -241,8 +234,8 @@ class Poll(Base):
     post_id: Mapped[int] = mapped_column(
         ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True
     )
-    kind: Mapped[PollKind] = mapped_column(_enum(PollKind, 16))
-    results: Mapped[PollResults] = mapped_column(_enum(PollResults, 16))
+    kind: Mapped[PollKind] = mapped_column(str_enum(PollKind, 16))
+    results: Mapped[PollResults] = mapped_column(str_enum(PollResults, 16))
     closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     voter_count: Mapped[int] = mapped_column(Integer, default=0)
 

@@ -2,7 +2,8 @@
 
 The nonce is made before the app runs and put in ``scope["state"]["csp_nonce"]``, so templates
 can mark our own ``<script>`` tags; nothing inline runs without it. Pages for a signed-in user are
-never stored by a browser or a proxy cache.
+never stored by a browser or a proxy cache, unless a response says ``Cache-Control: private``
+itself (attachments, revalidated on every use).
 """
 
 from __future__ import annotations
@@ -32,13 +33,20 @@ def content_security_policy(nonce: str) -> str:
 
 
 def apply_security_headers(headers: MutableHeaders, nonce: str, *, private: bool) -> None:
+    # A response may bring a policy of its own (a file download adds "sandbox"): it is sent as a
+    # second policy, which browsers enforce as well as ours, so it can only restrict further.
+    own = headers.get("content-security-policy")
     headers["Content-Security-Policy"] = content_security_policy(nonce)
+    if own and own != headers["Content-Security-Policy"]:
+        headers.append("Content-Security-Policy", own)
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
     headers["X-Frame-Options"] = "DENY"
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
     headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
-    if private:
+    # A response that declares itself "private" (an attachment: stored, but revalidated with
+    # its access check every time) keeps its own caching.
+    if private and not headers.get("cache-control", "").startswith("private"):
         headers["Cache-Control"] = "no-store"
 
 

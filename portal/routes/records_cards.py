@@ -55,6 +55,7 @@ from portal.errors import error_response
 from portal.forms import read_form
 from portal.i18n import gettext as _
 from portal.record_kinds import SLUG_OF, kind_from_slug
+from portal.routes.timelines import wall_for
 from portal.state import app_state
 
 CardLoader = Callable[[AsyncSession, Principal, int, date], Awaitable[Any]]
@@ -180,6 +181,8 @@ async def _render_card(
     async with state["db"].session() as session:
         card = await LOADERS[kind](session, principal, record_id, today)
         employees = await employee_choices(session) if edit and edit.chooses_employee else []
+        # The record's wall, the posts linked to it: templates/posts/_wall.html.
+        wall = await wall_for(request, session, principal, kind, record_id)
     context = {
         "card": card,
         "kind": kind,
@@ -191,6 +194,7 @@ async def _render_card(
         "saved": request.query_params.get("saved"),
         "employees": employees,
         "project_statuses": list(ProjectStatus),
+        "wall": wall,
     }
     return state["templates"].TemplateResponse(
         request, f"records/{kind.value}.html", context, status_code=status_code
