@@ -1,1 +1,3 @@
-"""Delivery only: pub/sub wake-ups, (later) the websocket hub and web push. Knows no HTML."""
+"""Delivery only, knowing no HTML: the event relay (``relay``), the websocket hub (``hub``,
+``connection``), pub/sub wake-ups (``pubsub``, ``redis_backend``, ``wakeups``), session
+re-validation of open sockets (``revocation``) and the log's retention (``retention``)."""

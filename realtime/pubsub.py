@@ -1,10 +1,15 @@
 """Pub/sub over broadcaster, chosen by URL: ``memory://`` in one process, ``redis://`` across
 processes and machines.
 
-Pub/sub is only the fast path for wake-ups; the event log is the truth. So a Redis that is down at
-start does not stop Atrium: ``connect`` keeps retrying in the background with backoff, and
-``ping`` tells the health check what state the connection is in. (broadcaster's own listener
-never recovers from a Redis restart — STACK-NOTES trap 2; the live-delivery work supervises it.)
+Pub/sub is only the fast path for wake-ups; the event log is the truth. So a Redis that is down
+does not stop Atrium: for ``redis://`` broadcaster runs on ``SupervisedRedisBackend``, whose
+listener reconnects and resubscribes by itself (broadcaster's own never recovers — STACK-NOTES
+traps 1 and 2); ``publish`` raises ``PubSubUnavailable`` while Redis is away, which callers
+treat as "the pollers will find it"; ``ping`` tells the health check what state Redis is in.
+
+``listen(channel, callback)`` runs a supervised subscription: the callback gets every message
+(wake-ups, and ``"resubscribed"`` after Redis came back) and a failing callback is logged, never
+fatal to the subscription.
 """
 
 from __future__ import annotations
@@ -12,9 +17,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from broadcaster import Broadcast
+
+from realtime.redis_backend import SupervisedRedisBackend
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +38,15 @@ class PubSub:
     def __init__(self, url: str) -> None:
         self.url = url
         self.scheme = urlsplit(url).scheme
-        self._broadcast = Broadcast(url)
+        self.backend: SupervisedRedisBackend | None = None
+        if self.scheme in ("redis", "rediss"):
+            self.backend = SupervisedRedisBackend(url)
+            self._broadcast = Broadcast(backend=self.backend)
+        else:
+            self._broadcast = Broadcast(url)
         self._connected = False
         self._retry_task: asyncio.Task[None] | None = None
+        self._listeners: list[asyncio.Task[None]] = []
 
     @property
     def connected(self) -> bool:
@@ -67,6 +81,34 @@ class PubSub:
         except Exception as exc:
             raise PubSubUnavailable(str(exc)) from exc
 
+    def listen(self, channel: str, callback: Callable[[str], None]) -> None:
+        """Call ``callback(message)`` for every message on ``channel`` until ``disconnect``."""
+        self._listeners.append(
+            asyncio.create_task(self._listen(channel, callback), name=f"pubsub-listen-{channel}")
+        )
+
+    async def _listen(self, channel: str, callback: Callable[[str], None]) -> None:
+        delay = 0.5
+        while True:
+            if not self._connected:
+                await asyncio.sleep(0.5)
+                continue
+            try:
+                async with self._broadcast.subscribe(channel) as subscriber:
+                    delay = 0.5
+                    while True:
+                        event = await subscriber.get()
+                        try:
+                            callback(event.message)
+                        except Exception:
+                            log.exception("pub/sub callback on %s failed", channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("pub/sub subscription to %s ended: %s", channel, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_BACKOFF)
+
     async def ping(self) -> None:
         """Raise ``PubSubUnavailable`` unless the backend answers now."""
         if not self._connected:
@@ -83,10 +125,11 @@ class PubSub:
                 await client.aclose()
 
     async def disconnect(self) -> None:
-        if self._retry_task is not None:
-            self._retry_task.cancel()
+        for task in [*self._listeners, *([self._retry_task] if self._retry_task else [])]:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._retry_task
+                await task
+        self._listeners.clear()
         if self._connected:
             with contextlib.suppress(Exception):
                 await self._broadcast.disconnect()

@@ -56,6 +56,11 @@ class PostViewers:
     # mention:M, record:kind:id, tag:t.
     channels: frozenset[str] = frozenset()
 
+    @property
+    def groups(self) -> frozenset[str]:
+        """The post's group channels, which are also the group tokens of its members."""
+        return frozenset(c for c in self.channels if c.startswith("group:"))
+
 
 async def post_viewers(session: AsyncSession, post_id: int) -> PostViewers | None:
     post = await session.get(Post, post_id)

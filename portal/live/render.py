@@ -1,0 +1,253 @@
+"""The render function the hub calls: one event in, JSON frames out, each for a group of sockets.
+
+Every kind in ``domain.events.CATALOGUE`` has a renderer in ``RENDERERS`` (a test checks it).
+A frame is ``{"id", "kind", "target", "html"}``: ``target`` is the id of the region the HTML
+replaces whole (``post-<id>``, ``comments-<id>``, ``reactions-<id>``, ``poll-<id>``), so applying
+a frame twice is harmless. A deleted post's frame is empty HTML (the region goes away); kinds that
+change nothing on screen (records, groups) send an empty frame that only moves the client's
+cursor. A new post's frame also says in which timelines it appears for that reader
+(``timelines``: "personal", "group:7", "person:42", "record:account:31", "hashtag:x").
+
+Fragments differ per reader (edit and delete links, their own reaction and votes, which linked
+cards they may see). Rendering once per socket would cost thousands of renders per post, so
+readers are grouped into *classes* (``domain.posts.viewers``): everyone the post's facts single
+out (author, moderators, reactors, voters, commenters, addressees) is a class of their own;
+everyone else shares a class with those of the same language, kind and reach of the post's cards.
+Each class is rendered once, for one of its members, through the same partials and domain
+queries as the pages — so a reader never gets a card their own page would not show them.
+
+Fragments are rendered without a CSRF token (it is per session: putting one reader's in another's
+page would hand it out); static/js/live.js fills in the page's own token.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.templating import Jinja2Templates
+
+from domain.access import Principal
+from domain.db import Database
+from domain.posts.moderation import moderates_everywhere
+from domain.posts.queries import list_comments
+from domain.posts.viewers import PostViewers, post_viewers
+from domain.posts.views import PostView, load_post_views
+from portal import i18n
+from realtime.connection import Connection
+from realtime.hub import Frames
+from realtime.relay import LoggedEvent
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """What the portal knows of a socket's page beside its principal: the language it renders
+    in and the origin its links point to."""
+
+    language: str
+    scheme: str  # http or https
+    host: str
+
+
+def frame(event: LoggedEvent, target: str | None, html: str = "", **extra: Any) -> str:
+    return json.dumps(
+        {"id": event.id, "kind": event.kind, "target": target, "html": html, **extra},
+        separators=(",", ":"),
+    )
+
+
+def viewer_of(conn: Connection) -> Viewer:
+    viewer = conn.context
+    if not isinstance(viewer, Viewer):
+        raise TypeError("a live connection must carry a portal.live.Viewer")
+    return viewer
+
+
+def class_key(
+    conn: Connection, facts: PostViewers, groups: frozenset[str] | None = None
+) -> tuple[Any, ...]:
+    """Readers with the same key see the same fragment of this post. (``groups``: the post's
+    group channels, ``facts.groups``, when the caller has them already — this runs per socket.)"""
+    principal = conn.principal
+    viewer = viewer_of(conn)
+    if principal.user_id in facts.personal or moderates_everywhere(principal):
+        return ("user", principal.user_id, principal.tokens, viewer)
+    tokens = principal.tokens
+    reach = tuple(not tokens.isdisjoint(a) for a in facts.audiences) if facts.audiences else ()
+    mine = tokens.intersection(facts.groups if groups is None else groups)
+    return ("class", viewer, principal.kind, principal.roles, reach, mine)
+
+
+def timelines_for(view: PostView, principal: Principal, facts: PostViewers) -> list[str]:
+    """The timelines a new post appears in for this reader (follows are not counted: a followed
+    channel's post shows on the next page load)."""
+    post = view.post
+    found = []
+    mine = {f"to:{principal.user_id}", f"mention:{principal.user_id}"}
+    mine.add(f"author:{principal.user_id}")
+    in_group = post.group_id is not None and f"group:{post.group_id}" in principal.tokens
+    if facts.channels & ({"company", "news"} | mine) or in_group:
+        found.append("personal")
+    if post.group_id is not None:
+        found.append(f"group:{post.group_id}")
+    if post.author_id is not None:
+        found.append(f"person:{post.author_id}")
+    found += [f"record:{r.kind}:{r.id}" for r in view.records]
+    found += [f"hashtag:{c[4:]}" for c in sorted(facts.channels) if c.startswith("tag:")]
+    return found
+
+
+class LiveRenderer:
+    def __init__(self, db: Database, templates: Jinja2Templates, app: Starlette) -> None:
+        self.db = db
+        self.templates = templates
+        self.app = app
+
+    async def __call__(self, event: LoggedEvent, conns: Sequence[Connection]) -> Frames:
+        return await RENDERERS[event.kind](self, event, conns)
+
+    def render(self, name: str, conn: Connection, context: dict[str, Any]) -> str:
+        viewer = viewer_of(conn)
+        i18n.set_language(viewer.language)
+        request = Request(
+            {
+                "type": "http",
+                "method": "GET",
+                "path": "/",
+                "root_path": "",
+                "scheme": viewer.scheme,
+                "server": None,
+                "query_string": b"",
+                "headers": [(b"host", viewer.host.encode("latin-1"))],
+                "app": self.app,
+                "router": self.app.router,
+                "state": {},
+            }
+        )
+        full = {
+            "request": request,
+            "principal": conn.principal,
+            "user": None,
+            "csrf_token": "",
+            "csp_nonce": "",
+            "language": viewer.language,
+            **context,
+        }
+        return self.templates.get_template(name).render(full)
+
+    async def per_class(
+        self,
+        event: LoggedEvent,
+        conns: Sequence[Connection],
+        draw: Callable[[Any, Connection, PostViewers], Awaitable[str | None]],
+    ) -> Frames:
+        """Group ``conns`` by class, call ``draw(session, representative, facts)`` once per
+        class; a None result sends that class nothing."""
+        post_id = int(event.payload["post_id"])
+        async with self.db.session() as session:
+            facts = await post_viewers(session, post_id)
+            if facts is None:
+                return []
+            classes: dict[tuple[Any, ...], list[Connection]] = {}
+            groups = facts.groups
+            for conn in conns:
+                classes.setdefault(class_key(conn, facts, groups), []).append(conn)
+            frames = []
+            for members in classes.values():
+                text = await draw(session, members[0], facts)
+                if text is not None:
+                    frames.append((text, members))
+            return frames
+
+
+Render = Callable[[LiveRenderer, LoggedEvent, Sequence[Connection]], Awaitable[Frames]]
+
+
+async def _one_view(session: Any, conn: Connection, post_id: int) -> PostView | None:
+    views = await load_post_views(session, conn.principal, [post_id])
+    return views[0] if views else None
+
+
+async def render_post(
+    renderer: LiveRenderer, event: LoggedEvent, conns: Sequence[Connection]
+) -> Frames:
+    post_id = int(event.payload["post_id"])
+
+    async def draw(session: Any, conn: Connection, facts: PostViewers) -> str | None:
+        view = await _one_view(session, conn, post_id)
+        if view is None:
+            return None
+        html = renderer.render("posts/_post.html", conn, {"view": view})
+        extra = {}
+        if event.kind == "post.created":
+            extra["timelines"] = timelines_for(view, conn.principal, facts)
+        return frame(event, f"post-{post_id}", html, **extra)
+
+    return await renderer.per_class(event, conns, draw)
+
+
+async def render_post_deleted(
+    renderer: LiveRenderer, event: LoggedEvent, conns: Sequence[Connection]
+) -> Frames:
+    return [(frame(event, f"post-{int(event.payload['post_id'])}"), conns)]
+
+
+async def render_comments(
+    renderer: LiveRenderer, event: LoggedEvent, conns: Sequence[Connection]
+) -> Frames:
+    post_id = int(event.payload["post_id"])
+
+    async def draw(session: Any, conn: Connection, facts: PostViewers) -> str | None:
+        view = await _one_view(session, conn, post_id)
+        if view is None:
+            return None
+        comments = await list_comments(session, conn.principal, post_id)
+        html = renderer.render("posts/_comments.html", conn, {"view": view, "comments": comments})
+        return frame(event, f"comments-{post_id}", html, count=view.post.comment_count)
+
+    return await renderer.per_class(event, conns, draw)
+
+
+def _region(template: str, target: str) -> Render:
+    async def render_region(
+        renderer: LiveRenderer, event: LoggedEvent, conns: Sequence[Connection]
+    ) -> Frames:
+        post_id = int(event.payload["post_id"])
+
+        async def draw(session: Any, conn: Connection, facts: PostViewers) -> str | None:
+            view = await _one_view(session, conn, post_id)
+            if view is None:
+                return None
+            html = renderer.render(template, conn, {"view": view})
+            return frame(event, f"{target}-{post_id}", html)
+
+        return await renderer.per_class(event, conns, draw)
+
+    return render_region
+
+
+async def render_nothing(
+    renderer: LiveRenderer, event: LoggedEvent, conns: Sequence[Connection]
+) -> Frames:
+    """Records and groups have no live region yet: an empty frame, so the client's cursor moves
+    on and it never asks for this event again."""
+    return [(frame(event, None), conns)]
+
+
+RENDERERS: dict[str, Render] = {
+    "record.updated": render_nothing,
+    "group.changed": render_nothing,
+    "group.membership_changed": render_nothing,
+    "post.created": render_post,
+    "post.changed": render_post,
+    "post.deleted": render_post_deleted,
+    "comment.added": render_comments,
+    "comment.changed": render_comments,
+    "comment.deleted": render_comments,
+    "post.reactions_changed": _region("posts/_reactions.html", "reactions"),
+    "poll.voted": _region("posts/_poll.html", "poll"),
+}

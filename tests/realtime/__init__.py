@@ -1,0 +1,1 @@
+"""Live delivery: relay, hub, pub/sub, and real processes."""
