@@ -1,4 +1,4 @@
-"""Sections of the portal whose content later work brings (workspaces, search, notifications).
+"""Sections of the portal whose content later work brings (workspaces, notifications).
 Each page says plainly what will come there; none pretends to work. They are staff-only:
 customers and partners get 404, as for anything they may not reach. A section leaves this list
 when its area's routes arrive (records and people are in ``records_lists``): two routes with one
@@ -13,7 +13,7 @@ from starlette.routing import Route
 from portal.auth.guards import require_staff
 from portal.state import app_state
 
-SECTIONS = ("workspaces", "search", "notifications")
+SECTIONS = ("workspaces", "notifications")
 
 
 def _section(name: str):  # type: ignore[no-untyped-def]
@@ -22,7 +22,7 @@ def _section(name: str):  # type: ignore[no-untyped-def]
         return app_state(request)["templates"].TemplateResponse(
             request,
             "sections/section.html",
-            {"section": name, "query": request.query_params.get("q", "")[:200]},
+            {"section": name},
         )
 
     page.__name__ = f"{name}_page"
