@@ -14,6 +14,7 @@ from portal.auth.guards import LoginRequired, login_required
 from portal.auth.middleware import AuthMiddleware
 from portal.errors import EXCEPTION_HANDLERS
 from portal.lifespan import make_lifespan
+from portal.live.cursor import LiveCursorMiddleware
 from portal.middleware.locale import LocaleMiddleware
 from portal.middleware.security import SecurityHeadersMiddleware
 from portal.routes import all_routes
@@ -28,6 +29,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=all_routes(),
         middleware=[
             Middleware(SecurityHeadersMiddleware),
+            Middleware(LiveCursorMiddleware),
             Middleware(AuthMiddleware),
             Middleware(LocaleMiddleware),
             Middleware(CSRFMiddleware),

@@ -1,4 +1,4 @@
-"""The ``atrium`` command: serve, migrate, demo, createuser.
+"""The ``atrium`` command: serve, migrate, demo, reindex, createuser.
 
 Configuration errors end the command with exit status 2 and a message naming the variable.
 """
@@ -67,16 +67,72 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
                 return 1
             started = time.perf_counter()
             summary = await load_demo(db, reset=args.reset)
+            if summary is not None:
+                # The demo's rows bypass the actions, so no events tell the indexer: rebuild.
+                print(f"demo data loaded in {time.perf_counter() - started:.1f} s: {summary}")
+                return await _rebuild_index(settings, db)
         except RuntimeError as exc:  # company data but no users: load_demo will not mix them
             print(f"error: {exc}", file=sys.stderr)
             return 1
         finally:
             await db.dispose()
-        if summary is None:
-            print("demo data already present (use --reset to load it again)")
-        else:
-            print(f"demo data loaded in {time.perf_counter() - started:.1f} s: {summary}")
+        print("demo data already present (use --reset to load it again)")
         return 0
+
+    return asyncio.run(run())
+
+
+async def _rebuild_index(settings: Settings, db: Database) -> int:
+    """Build the search index anew beside the live one and swap it in (see ``search.rebuild``)."""
+    from domain.posts.storage import AttachmentStore
+    from search.index import SearchUnavailable, open_index
+    from search.rebuild import rebuild
+
+    index = open_index(settings.search_url)
+    try:
+        done = await rebuild(db, index, files=AttachmentStore(settings.data_dir))
+    except SearchUnavailable as exc:
+        print(f"error: search index: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await index.close()
+    print(
+        f"search index rebuilt: {done.documents} documents in {done.seconds:.1f} s "
+        f"({done.rate:,.0f} documents/s), swapped in by {done.swapped_by}"
+    )
+    return 0
+
+
+def _reindex(settings: Settings, args: argparse.Namespace) -> int:
+    from domain.posts.storage import AttachmentStore
+    from search.index import SearchUnavailable, open_index
+    from search.reconcile import reconcile
+
+    async def run() -> int:
+        db = Database(settings.database_url)
+        try:
+            if not await _schema_ready(db):
+                return 1
+            if not (args.check or args.repair):
+                return await _rebuild_index(settings, db)
+            index = open_index(settings.search_url)
+            try:
+                drift = await reconcile(
+                    db, index, files=AttachmentStore(settings.data_dir), repair=args.repair
+                )
+            except SearchUnavailable as exc:
+                print(
+                    f"error: search index: {exc}; while `atrium serve` writes the index, "
+                    "use `atrium reindex` (it hands the new index to the server)",
+                    file=sys.stderr,
+                )
+                return 1
+            finally:
+                await index.close()
+            print(("repaired: " if args.repair else "") + str(drift))
+            return 1 if drift.changed and args.check else 0
+        finally:
+            await db.dispose()
 
     return asyncio.run(run())
 
@@ -142,6 +198,18 @@ def parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="load the demo company (once)")
     demo.add_argument("--reset", action="store_true", help="erase all data and load it again")
     demo.set_defaults(run=_demo)
+
+    reindex = commands.add_parser(
+        "reindex", help="rebuild the search index from the database, without a gap in service"
+    )
+    mode = reindex.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--check", action="store_true", help="only compare index and database (exit 1 on drift)"
+    )
+    mode.add_argument(
+        "--repair", action="store_true", help="fix drift in place instead of rebuilding"
+    )
+    reindex.set_defaults(run=_reindex)
 
     create = commands.add_parser("createuser", help="create a staff user")
     create.add_argument("--email")

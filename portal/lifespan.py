@@ -1,4 +1,5 @@
-"""Open and close the long-lived resources: database, pub/sub, search index, templates.
+"""Open and close the long-lived resources: database, pub/sub, search index, templates, and live
+delivery (the websocket hub, the commit wake-ups that feed it, and the event log's pruning job).
 
 The database must be migrated before Atrium serves (``atrium migrate``); starting against an
 unmigrated one fails at once with that instruction instead of answering requests with errors.
@@ -6,19 +7,30 @@ unmigrated one fails at once with that instruction instead of answering requests
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.templating import Jinja2Templates
 
 from domain.db import Database
+from domain.posts.storage import AttachmentStore
+from portal.live.render import LiveRenderer
 from portal.migrate import schema_is_current
 from portal.settings import Settings
 from portal.state import AppState
 from portal.templating import make_templates
+from realtime.hub import Hub, Timing
 from realtime.pubsub import PubSub
-from search.index import open_index
+from realtime.relay import Relay
+from realtime.retention import prune_forever
+from realtime.revocation import SessionGuard
+from realtime.wakeups import CHANNEL, CommitWakeups
+from search.index import SearchIndex, open_index
+from search.indexer import Indexer
 
 log = logging.getLogger(__name__)
 
@@ -39,16 +51,71 @@ def make_lifespan(settings: Settings):  # type: ignore[no-untyped-def]
                     "the database schema is not up to date: run `atrium migrate` first"
                 )
             await pubsub.connect()
-            yield AppState(
-                settings=settings,
-                db=db,
-                pubsub=pubsub,
-                search=search,
-                templates=make_templates(auto_reload=settings.debug),
-            )
+            templates = make_templates(auto_reload=settings.debug)
+            async with (
+                live_delivery(app, settings, db, pubsub, templates) as hub,
+                search_indexing(settings, db, pubsub, search) as indexer,
+            ):
+                yield AppState(
+                    settings=settings,
+                    db=db,
+                    pubsub=pubsub,
+                    search=search,
+                    templates=templates,
+                    hub=hub,
+                    search_indexer=indexer,
+                )
         finally:
             await pubsub.disconnect()
             await search.close()
             await db.dispose()
 
     return lifespan
+
+
+@asynccontextmanager
+async def live_delivery(
+    app: Starlette, settings: Settings, db: Database, pubsub: PubSub, templates: Jinja2Templates
+) -> AsyncIterator[Hub]:
+    """The hub, woken by this process's commits at once and by other processes' through
+    pub/sub, plus the pruning job."""
+    guard = SessionGuard(db)
+    hub = Hub(
+        db,
+        Relay(db),
+        LiveRenderer(db, templates, app),
+        load_principal=guard.reload_principal,
+        live_sessions=guard.live_sessions,
+        timing=Timing(poll_interval=settings.live_poll_ms / 1000),
+    )
+    await hub.start()
+    wakeups = CommitWakeups(db, pubsub, hub.nudge)
+    wakeups.install()
+    pubsub.listen(CHANNEL, lambda _message: hub.nudge())
+    pruning = asyncio.create_task(prune_forever(db, settings.event_retention_days))
+    try:
+        yield hub
+    finally:
+        pruning.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pruning
+        wakeups.uninstall()
+        await hub.stop()
+
+
+@asynccontextmanager
+async def search_indexing(
+    settings: Settings, db: Database, pubsub: PubSub, search: SearchIndex
+) -> AsyncIterator[Indexer]:
+    """The search indexer follows the event log in the background, woken by every commit's
+    wake-up (this process's and others'); with the embedded index only the process holding the
+    writer lock indexes, the others stand by."""
+    indexer = Indexer(db, search, files=AttachmentStore(settings.data_dir))
+    task = asyncio.create_task(indexer.run(), name="search-indexer")
+    pubsub.listen(CHANNEL, lambda _message: indexer.wake())
+    try:
+        yield indexer
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

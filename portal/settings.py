@@ -32,6 +32,10 @@ class Settings:
     port: int = 8000
     login_ip_limit: int = 50
     debug: bool = False
+    # Live delivery: how long the event log is kept (a reconnect older than that reloads) and
+    # how often each process polls it for what pub/sub wake-ups missed.
+    event_retention_days: int = 7
+    live_poll_ms: int = 2000
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -59,6 +63,8 @@ class Settings:
             port=_int(env, "ATRIUM_PORT", 8000, 1, 65535),
             login_ip_limit=_int(env, "ATRIUM_LOGIN_IP_LIMIT", 50, 1, 1_000_000),
             debug=_bool(env, "ATRIUM_DEBUG", False),
+            event_retention_days=_int(env, "ATRIUM_EVENT_RETENTION_DAYS", 7, 1, 3650),
+            live_poll_ms=_int(env, "ATRIUM_LIVE_POLL_MS", 2000, 50, 60_000),
         )
 
     @property
@@ -101,9 +107,16 @@ def _search_url(url: str) -> str:
         if not (parts.netloc + parts.path):
             raise ConfigError("ATRIUM_SEARCH_URL: embedded:// needs a directory path")
         return url
+    if parts.scheme in ("meilisearch", "meilisearchs", "http", "https"):
+        if not parts.hostname:
+            raise ConfigError(
+                "ATRIUM_SEARCH_URL: a Meilisearch URL needs a host, "
+                "meilisearch://:key@host:7700/index"
+            )
+        return url
     raise ConfigError(
-        f"ATRIUM_SEARCH_URL: unsupported scheme {parts.scheme!r}; use embedded:///path "
-        "(the Meilisearch backend is not built yet)"
+        f"ATRIUM_SEARCH_URL: unsupported scheme {parts.scheme!r}; use embedded:///path or "
+        "meilisearch://:key@host:7700/index (meilisearchs:// or https:// for TLS)"
     )
 
 

@@ -15,8 +15,10 @@ from domain.access import Principal
 from domain.db import Database
 from domain.people.models import User
 from portal.settings import Settings
+from realtime.hub import Hub
 from realtime.pubsub import PubSub
 from search.index import SearchIndex
+from search.indexer import Indexer
 
 
 class AppState(TypedDict):
@@ -25,6 +27,8 @@ class AppState(TypedDict):
     pubsub: PubSub
     search: SearchIndex
     templates: Jinja2Templates
+    hub: Hub
+    search_indexer: Indexer
 
 
 def app_state(conn: HTTPConnection) -> AppState:

@@ -4,15 +4,19 @@ logins that work and show what they should, and stored sums that agree with thei
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from domain.access import load_principal
 from domain.db import Database
 from domain.demo import DEMO_PASSWORD, DemoSummary, load_demo
+from domain.demo.logins import CUSTOMER, EMPLOYEE
 from domain.people.models import Role, User, UserKind, UserRole
 from domain.people.passwords import verify_password
+from domain.posts.models import Post, PostKind
+from domain.posts.timeline import TimelineScope, current_news, timeline
 from domain.records.invoicing import InvoiceStatus, invoice_status
 from domain.records.models import (
     Account,
@@ -64,6 +68,7 @@ async def table_counts(db: Database) -> dict[str, int]:
         Invoice,
         InvoiceLine,
         Payment,
+        Post,
     )
     async with db.session() as session:
         return {
@@ -95,7 +100,7 @@ async def test_first_load_fills_an_empty_database_and_later_ones_change_nothing(
 
 async def test_the_same_day_gives_the_same_company(db):
     async def snapshot() -> tuple[DemoSummary | None, list[tuple[object, ...]]]:
-        summary = await load_demo(db, today=TODAY, reset=True)
+        summary = await load_demo(db, today=TODAY, reset=True, social=False)
         async with db.session() as session:
             invoices = await session.execute(
                 select(Invoice.number, Invoice.total_cents, Invoice.paid_cents, Invoice.account_id)
@@ -118,7 +123,7 @@ async def test_the_same_day_gives_the_same_company(db):
 
 
 async def test_invoice_totals_and_paid_amounts_match_their_rows(db):
-    await load_demo(db, today=TODAY)
+    await load_demo(db, today=TODAY, social=False)
     net = InvoiceLine.quantity * InvoiceLine.unit_price_cents
     # The same rounding as line_vat_cents: half up to the cent, in integers.
     line_total = net + (net * InvoiceLine.vat_rate_bp + 5000) // 10000
@@ -165,7 +170,7 @@ async def test_invoice_totals_and_paid_amounts_match_their_rows(db):
 
 
 async def test_the_four_demo_logins(db):
-    await load_demo(db, today=TODAY)
+    await load_demo(db, today=TODAY, social=False)
     async with db.session() as session:
         users = {
             user.email: user
@@ -252,7 +257,7 @@ async def test_the_four_demo_logins(db):
 
 
 async def test_records_hang_together(db):
-    await load_demo(db, today=TODAY)
+    await load_demo(db, today=TODAY, social=False)
     async with db.session() as session:
         departments = list(await session.scalars(select(Department)))
         employees = {e.id: e for e in await session.scalars(select(Employee))}
@@ -325,7 +330,7 @@ async def test_records_hang_together(db):
 
 
 async def test_ordinary_inserts_after_loading_get_fresh_ids(db):
-    summary = await load_demo(db, today=TODAY, reset=True)
+    summary = await load_demo(db, today=TODAY, reset=True, social=False)
     assert summary is not None
     async with db.transaction() as session:
         item = Item(code="NEW-001", description="Nieuw artikel", price_cents=100)
@@ -341,6 +346,28 @@ async def test_refuses_to_mix_into_company_records_without_users(db):
         session.add(Item(code="OWN-001", description="Eigen artikel", price_cents=100))
 
     with pytest.raises(RuntimeError, match="reset=True"):
-        await load_demo(db, today=TODAY)
+        await load_demo(db, today=TODAY, social=False)
 
     assert (await table_counts(db))["items"] == 1
+
+
+async def test_the_demo_has_a_social_life_each_login_sees_its_part_of(db):
+    await load_demo(db, today=TODAY)
+    async with db.session() as session:
+        employee = await session.scalar(select(User).where(User.email == EMPLOYEE.email))
+        customer = await session.scalar(select(User).where(User.email == CUSTOMER.email))
+        assert employee is not None and customer is not None
+        staff = await load_principal(session, employee)
+        external = await load_principal(session, customer)
+        theirs = await timeline(session, staff, TimelineScope("personal", None))
+        news = await current_news(session, staff, datetime.now(UTC))
+        portal = await timeline(session, external, TimelineScope("personal", None), limit=50)
+        shared_groups = {t for t in external.tokens if t.startswith("group:")}
+
+    assert len(theirs.items) == 20 and theirs.next is not None
+    assert any(v.post.kind is PostKind.NEWS for v in news)
+    assert any(v.post.comment_count for v in theirs.items)
+    assert any(v.post.reaction_counts for v in theirs.items)
+    # The customer sees the conversation of the group shared with their account, and only it.
+    assert shared_groups and portal.items
+    assert {f"group:{v.post.group_id}" for v in portal.items} <= shared_groups

@@ -504,7 +504,6 @@ EXEMPT: dict[tuple[str, str], str] = {
     # Staff-only placeholders with no data yet: tests/portal/test_guards.py (every section x
     # staff, externals, anonymous). They join the matrix when their areas show records.
     ("/workspaces", "GET"): "placeholder section",
-    ("/search", "GET"): "placeholder section",
     ("/notifications", "GET"): "placeholder section",
     # Administrators only: tests/portal/test_imports.py
     # (test_everyone_but_administrators_finds_no_page).
@@ -522,6 +521,89 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("/admin/contacts", "GET"): "admin",
     ("/admin/contacts/{id:int}/access", "GET"): "admin",
     ("/admin/contacts/{id:int}/access", "POST"): "admin",
+    # Posts' files and polls: the post's audience decides, a pending upload is its uploader's
+    # alone. tests/portal/test_attachments.py (a private group's file is 404 to a non-member and
+    # a customer, like a missing id; someone else's pending upload too) and
+    # tests/portal/test_polls.py (a poll one may not see answers 404, to voting as to reading).
+    ("/attachments", "POST"): "upload a file for a post",
+    ("/attachments/{id:int}/remove", "POST"): "drop one's own pending upload",
+    ("/attachments/{id:int}/{filename}", "GET"): "a post's file",
+    ("/posts/{id:int}/poll", "GET"): "a post's poll",
+    ("/posts/{id:int}/poll", "POST"): "vote in a post's poll",
+    # The live socket: events filtered by the same audience tokens, the session predicate of
+    # HTTP and an Origin check. tests/portal/test_ws.py (refusals; a leak test per event kind for
+    # a customer contact, a non-member and a revoked user) and tests/realtime/test_hub.py.
+    ("/ws", "WEBSOCKET"): "live socket",
+    # Groups: pages and JSON. Who finds a group and who sees its content is the groups domain's
+    # (hidden groups 404 to non-members, a private group's posts and members only for members,
+    # customers only groups shared with their account that they belong to):
+    # tests/portal/test_groups.py and tests/portal/test_api_groups.py, on both backends, plus
+    # tests/domain/test_groups.py for every rule.
+    ("/groups", "GET"): "group list",
+    ("/groups", "POST"): "create a group (staff)",
+    ("/groups/new", "GET"): "new group form (staff)",
+    ("/groups/{id:int}", "GET"): "a group's page and timeline",
+    ("/groups/{id:int}/join", "POST"): "join, ask to join, accept an invitation",
+    ("/groups/{id:int}/leave", "POST"): "leave, withdraw a request, decline an invitation",
+    ("/groups/{id:int}/members", "GET"): "a group's members",
+    ("/groups/{id:int}/members", "POST"): "invite or add a member (managers)",
+    ("/groups/{id:int}/members/{user_id:int}", "POST"): "decide, remove, set role (managers)",
+    ("/groups/{id:int}/settings", "GET"): "a group's settings (managers)",
+    ("/groups/{id:int}/settings", "POST"): "edit a group (managers)",
+    ("/groups/{id:int}/archive", "POST"): "archive (owners), un-archive (admins)",
+    ("/groups/{id:int}/shares", "POST"): "share with accounts (owners)",
+    ("/groups/{id:int}/rules", "POST"): "mandatory rules (admins)",
+    ("/api/v1/groups", "GET"): "group list (JSON)",
+    ("/api/v1/groups", "POST"): "create a group (JSON, staff)",
+    ("/api/v1/groups/{id:int}", "GET"): "one group (JSON)",
+    ("/api/v1/groups/{id:int}/join", "POST"): "join (JSON)",
+    ("/api/v1/groups/{id:int}/leave", "POST"): "leave (JSON)",
+    # Posts, comments, reactions, timelines and their JSON: every read goes through the post's
+    # audience (a private group's post is 404 to a non-member and a customer, like a missing id,
+    # on the post page and every fragment, the timelines, hashtag and person pages, the JSON API
+    # and the mention autocomplete); linked records show only to who may see them.
+    # tests/portal/test_posts.py, test_timeline_pages.py, test_api_posts.py and
+    # test_record_walls.py (the walls ride on the record card pages, which are in the matrix).
+    ("/posts", "POST"): "publish a post",
+    ("/posts/new", "GET"): "the composer alone",
+    ("/posts/{id:int}", "GET"): "a post's page",
+    ("/posts/{id:int}/edit", "GET"): "edit a post (author)",
+    ("/posts/{id:int}/edit", "POST"): "edit a post (author)",
+    ("/posts/{id:int}/delete", "POST"): "delete a post (author, moderators)",
+    ("/posts/{id:int}/pin", "POST"): "pin a post (group managers)",
+    ("/posts/{id:int}/history", "GET"): "a post's earlier versions",
+    ("/posts/{id:int}/reactions", "GET"): "who reacted",
+    ("/posts/{id:int}/reactions", "POST"): "react",
+    ("/posts/{id:int}/share", "GET"): "share a post",
+    ("/posts/{id:int}/share", "POST"): "share a post",
+    ("/posts/{id:int}/comments", "GET"): "a post's comments",
+    ("/posts/{id:int}/comments", "POST"): "comment",
+    ("/comments/{id:int}/edit", "POST"): "edit a comment (author)",
+    ("/comments/{id:int}/delete", "POST"): "delete a comment (author, moderators)",
+    ("/comments/{id:int}/history", "GET"): "a comment's earlier versions",
+    ("/timeline", "GET"): "any timeline's pages",
+    ("/hashtags/{tag}", "GET"): "a hashtag's posts",
+    ("/people/{user_id:int}/posts", "GET"): "a person's posts",
+    ("/follows", "POST"): "follow or mute",
+    ("/posts/mentions", "GET"): "mention autocomplete",
+    # The composer's record search: list_records's audience, as on the list pages
+    # (test_posts.py::test_the_record_picker_offers_only_what_the_reader_may_see).
+    ("/posts/records", "GET"): "record picker",
+    ("/api/v1/posts", "POST"): "publish a post (JSON)",
+    ("/api/v1/posts/{id:int}", "GET"): "a post (JSON)",
+    ("/api/v1/timeline", "GET"): "a timeline (JSON)",
+    ("/api/v1/posts/{id:int}/comments", "GET"): "comments (JSON)",
+    ("/api/v1/posts/{id:int}/comments", "POST"): "comment (JSON)",
+    ("/api/v1/comments/{id:int}", "PATCH"): "edit a comment (JSON)",
+    ("/api/v1/comments/{id:int}", "DELETE"): "delete a comment (JSON)",
+    ("/api/v1/posts/{id:int}/reactions", "GET"): "reactions (JSON)",
+    ("/api/v1/posts/{id:int}/reaction", "PUT"): "react (JSON)",
+    # Search, for everyone signed in, each caller's results filtered by their tokens inside the
+    # index: tests/search/test_leaks.py (every document kind x every role, across hits,
+    # snippets, suggestions and facet counts) and tests/search/test_http.py.
+    ("/search", "GET"): "search",
+    ("/search/suggest", "GET"): "search suggestions",
+    ("/api/v1/search", "GET"): "search API",
     # Our CSS, JS and vendored libraries: no data.
     ("/static", "MOUNT"): "static files",
 }

@@ -199,7 +199,7 @@ class World:
 
 @pytest.fixture
 async def world(db: Database) -> World:
-    await load_demo(db)
+    await load_demo(db, social=False)
     company = await load_company(db)
     async with db.session() as s:
         users = {

@@ -190,7 +190,7 @@ async def colleague_of_employee(db: Database) -> Colleague:
 
 
 async def test_granting_hr_shows_private_details_on_the_next_request(db, make_client):
-    await load_demo(db)
+    await load_demo(db, social=False)
     colleague = await colleague_of_employee(db)
     daan = await user_id_of(db, "employee@example.com")
     boss = await signed_in(make_client, "admin@example.com", DEMO_PASSWORD)
@@ -409,7 +409,7 @@ async def portal_log(
     ],
 )
 async def test_portal_access_is_granted_and_revoked(db, make_client, account_type, home_says):
-    await load_demo(db)
+    await load_demo(db, social=False)
     contact = await contact_without_login(db, account_type)
     admin_id = await user_id_of(db, "admin@example.com")
     boss = await signed_in(make_client, "admin@example.com", DEMO_PASSWORD)
@@ -470,7 +470,7 @@ async def test_portal_access_is_granted_and_revoked(db, make_client, account_typ
 
 
 async def test_bad_portal_access_requests_change_nothing(db, make_client):
-    await load_demo(db)
+    await load_demo(db, social=False)
     contact = await contact_without_login(db, AccountType.CUSTOMER)
     boss = await signed_in(make_client, "admin@example.com", DEMO_PASSWORD)
     path = f"/admin/contacts/{contact.id}/access"
@@ -501,7 +501,7 @@ async def test_bad_portal_access_requests_change_nothing(db, make_client):
 
 
 async def test_contacts_are_found_by_name_email_or_account(db, make_client):
-    await load_demo(db)
+    await load_demo(db, social=False)
     contact = await contact_without_login(db, AccountType.PARTNER)
     boss = await signed_in(make_client, "admin@example.com", DEMO_PASSWORD)
     assert "Search contacts" in (await boss.get("/admin/contacts")).text

@@ -16,7 +16,7 @@ from tests.conftest import login
 
 @pytest.fixture
 async def staff(db, client):
-    await load_demo(db)
+    await load_demo(db, social=False)
     response = await login(client, "employee@example.com", "atrium-demo")
     assert response.status_code == 303
     return client

@@ -63,7 +63,7 @@ async def _ids(session, stmt) -> list[int]:
 
 @pytest.fixture
 async def demo(db) -> Demo:
-    await load_demo(db)
+    await load_demo(db, social=False)
     async with db.session() as s:
 
         async def account_of(email: str) -> int:

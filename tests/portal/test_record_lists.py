@@ -36,7 +36,7 @@ SignIn = Callable[[str], Awaitable[httpx.AsyncClient]]
 
 @pytest.fixture
 async def demo(db: Database) -> Database:
-    await load_demo(db)
+    await load_demo(db, social=False)
     return db
 
 
