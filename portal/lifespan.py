@@ -18,6 +18,7 @@ from starlette.templating import Jinja2Templates
 
 from domain.db import Database
 from domain.posts.storage import AttachmentStore
+from portal.housekeeping import keep_house_forever
 from portal.live.render import LiveRenderer
 from portal.migrate import schema_is_current
 from portal.settings import Settings
@@ -56,15 +57,21 @@ def make_lifespan(settings: Settings):  # type: ignore[no-untyped-def]
                 live_delivery(app, settings, db, pubsub, templates) as hub,
                 search_indexing(settings, db, pubsub, search) as indexer,
             ):
-                yield AppState(
-                    settings=settings,
-                    db=db,
-                    pubsub=pubsub,
-                    search=search,
-                    templates=templates,
-                    hub=hub,
-                    search_indexer=indexer,
-                )
+                housekeeping = asyncio.create_task(keep_house_forever(db, settings.data_dir))
+                try:
+                    yield AppState(
+                        settings=settings,
+                        db=db,
+                        pubsub=pubsub,
+                        search=search,
+                        templates=templates,
+                        hub=hub,
+                        search_indexer=indexer,
+                    )
+                finally:
+                    housekeeping.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await housekeeping
         finally:
             await pubsub.disconnect()
             await search.close()
