@@ -163,7 +163,8 @@ async def do_end_all_sessions(
 
 
 def _check_name(name: str, errors: dict[str, str]) -> str:
-    name = " ".join(name.split())
+    # PostgreSQL refuses NUL in text; it is never meant.
+    name = " ".join(name.replace("\x00", "").split())
     if not name:
         errors["name"] = N_("Enter a name.")
     elif len(name) > NAME_MAX:

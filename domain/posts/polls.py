@@ -79,7 +79,7 @@ def check_poll_input(data: PollInput, *, now: datetime | None = None) -> PollInp
     """Validate a poll; returns it with its options trimmed. Raises ValidationFailed on the
     fields ``poll_options`` and ``poll_closes_at``."""
     errors: dict[str, str] = {}
-    options = tuple(" ".join(o.split()) for o in data.options)
+    options = tuple(" ".join(o.replace("\x00", "").split()) for o in data.options)
     if data.kind is PollKind.SCALE:
         if options not in {scale_options(points) for points in SCALES}:
             errors["poll_options"] = BAD_SCALE

@@ -312,3 +312,16 @@ async def poll_views_of(db: Database, user: User, ids: list[int]) -> dict[int, P
     who = await principal_of(db, user)
     async with db.session() as session:
         return await poll_views(session, who, ids)
+
+
+def test_nul_characters_in_options_are_dropped() -> None:
+    """PostgreSQL refuses NUL in text: an option must not carry one to the database."""
+    data = check_poll_input(
+        PollInput(
+            kind=PollKind.SINGLE,
+            options=("Yes\x00", "N\x00o"),
+            closes_at=None,
+            results=PollResults.AFTER_VOTE,
+        )
+    )
+    assert data.options == ("Yes", "No")
