@@ -48,10 +48,16 @@ def extracted_messages() -> dict[str, list[str]]:
     for filename, lineno, message, _comments, _context in extract_from_dir(
         ROOT, method_map, options_map, keywords=KEYWORDS, directory_filter=in_mapped_folder
     ):
-        for msgid in message if isinstance(message, tuple) else (message,):
-            if msgid:
-                found.setdefault(msgid, []).append(f"{filename}:{lineno}")
+        # A plural message is one catalogue entry, found by its singular.
+        msgid = message[0] if isinstance(message, tuple) else message
+        if msgid:
+            found.setdefault(msgid, []).append(f"{filename}:{lineno}")
     return found
+
+
+def translated(string: str | tuple[str, ...]) -> bool:
+    forms = string if isinstance(string, tuple) else (string,)
+    return all(form.strip() for form in forms)
 
 
 def dutch_catalogue() -> Catalog:
@@ -89,7 +95,7 @@ def test_every_message_has_a_dutch_translation():
     missing = [
         f"{msgid!r} (used at {', '.join(places)})"
         for msgid, places in sorted(extracted_messages().items())
-        if (entry := catalogue.get(msgid)) is None or not str(entry.string).strip()
+        if (entry := catalogue.get(msgid)) is None or not translated(entry.string)
     ]
     assert not missing, (
         f"{len(missing)} message(s) have no Dutch translation; run `make messages` and translate "

@@ -62,7 +62,8 @@ async def test_new_posts_are_searchable_within_a_second(db: Database, running: R
             return f"post:{post_id}" in await _found(client, word)
 
         delays.append(await eventually(visible, within=2.0))
-    p95 = statistics.quantiles(delays, n=20)[-1]
+    # "inclusive": the 95th percentile of these 20 samples, not an extrapolation past the largest.
+    p95 = statistics.quantiles(delays, n=20, method="inclusive")[-1]
     assert p95 <= 1.0, delays
 
 
