@@ -55,9 +55,9 @@ def extracted_messages() -> dict[str, list[str]]:
     return found
 
 
-def translated(string: str | tuple[str, ...]) -> bool:
-    forms = string if isinstance(string, tuple) else (string,)
-    return all(form.strip() for form in forms)
+def translated(string: str | tuple[str, ...] | list[str] | None) -> bool:
+    forms = (string,) if isinstance(string, str) or string is None else tuple(string)
+    return all(form and form.strip() for form in forms)
 
 
 def dutch_catalogue() -> Catalog:
