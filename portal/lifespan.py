@@ -107,6 +107,7 @@ async def live_delivery(
         with contextlib.suppress(asyncio.CancelledError):
             await pruning
         wakeups.uninstall()
+        await wakeups.drain()
         await hub.stop()
 
 

@@ -28,6 +28,7 @@ from realtime.pubsub import PubSub, PubSubUnavailable
 log = logging.getLogger(__name__)
 
 CHANNEL = "atrium.events"
+DRAIN_SECONDS = 2.0
 _KEY = "atrium_event_ids"
 
 # Engine pool -> what to call with the highest committed event id. Keyed by pool, because a
@@ -80,6 +81,17 @@ class CommitWakeups:
 
     def uninstall(self) -> None:
         _hooks.pop(id(self.db.engine.sync_engine.pool), None)
+
+    async def drain(self) -> None:
+        """Let wake-ups still being published finish (or cancel them after ``DRAIN_SECONDS``), so
+        none outlives the pub/sub connection it publishes on."""
+        pending = set(self._tasks)
+        if not pending:
+            return
+        _done, late = await asyncio.wait(pending, timeout=DRAIN_SECONDS)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
 
     def _committed(self, event_id: int) -> None:
         self.local()
