@@ -20,7 +20,8 @@ from domain.access import Principal
 from domain.errors import Forbidden
 from domain.groups.checks import MANAGERS_ONLY, OWNERS_ONLY
 from domain.groups.models import GroupMembership, GroupShare
-from domain.groups.queries import GroupAccess, access_group, contains
+from domain.groups.queries import GroupAccess, access_group
+from domain.matching import contains
 from domain.people.models import User, UserKind
 from domain.records.models import Account, AccountType, Contact
 

@@ -18,7 +18,6 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, func, literal, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,6 +33,7 @@ from domain.groups.models import (
     GroupVisibility,
     MembershipState,
 )
+from domain.matching import contains
 from domain.people.models import User, UserKind
 from domain.records.models import Account, Contact
 from domain.text import N_
@@ -153,16 +153,6 @@ def _decode_cursor(cursor: str) -> tuple[str, int]:
         raise ValidationFailed({"cursor": BAD_CURSOR}) from None
 
 
-def contains(text: str, *columns: Any) -> ColumnElement[bool] | None:
-    """Any of the columns contains the text, case-insensitively, wildcards taken literally;
-    None for a blank text (no condition)."""
-    term = text.replace("\x00", "").strip().lower()[:SEARCH_MAX]
-    if not term:
-        return None
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return or_(*[func.lower(c).like(f"%{escaped}%", escape="\\") for c in columns])
-
-
 async def list_groups(
     session: AsyncSession,
     principal: Principal,
@@ -181,7 +171,7 @@ async def list_groups(
         .outerjoin(GroupMembership, and_(GroupMembership.group_id == Group.id, mine_))
         .where(visible_groups(principal))
     )
-    named = contains(q, Group.name)
+    named = contains(q, Group.name, limit=SEARCH_MAX)
     if named is not None:
         stmt = stmt.where(named)
     if mine:

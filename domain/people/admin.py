@@ -31,7 +31,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import ColumnElement, String, and_, func, literal, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -41,6 +40,7 @@ from domain.access import Principal
 from domain.errors import NotFound, ValidationFailed
 from domain.events import RecordUpdated, record_event
 from domain.groups.mandatory import do_sync_mandatory_user
+from domain.matching import contains_or_all
 from domain.people import passwords
 from domain.people.actions import (
     check_create_user,
@@ -154,13 +154,6 @@ class ContactAccess:
         return self.user is not None and self.user.is_active
 
 
-def _contains(text: str, *columns: Any) -> ColumnElement[bool]:
-    """Any of the columns contains the text, case-insensitively, wildcards taken literally."""
-    term = text.replace("\x00", "").strip().lower()[:SEARCH_MAX]
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return or_(*[func.lower(c).like(f"%{escaped}%", escape="\\") for c in columns])
-
-
 def _filters(q: str, kind: str, active: str) -> list[ColumnElement[bool]]:
     """SQL conditions for the list's filters; bad values name their filter."""
     conditions: list[ColumnElement[bool]] = []
@@ -168,7 +161,7 @@ def _filters(q: str, kind: str, active: str) -> list[ColumnElement[bool]]:
     # PostgreSQL refuses NUL in text; it can only come from a hand-made URL.
     q, kind, active = (v.replace("\x00", "").strip() for v in (q, kind, active))
     if q:
-        conditions.append(_contains(q, User.name, User.email))
+        conditions.append(contains_or_all(q, User.name, User.email, limit=SEARCH_MAX))
     if kind:
         if kind in {k.value for k in UserKind}:
             conditions.append(User.kind == UserKind(kind))
@@ -325,7 +318,7 @@ async def find_contacts(
             .outerjoin(User, User.id == Contact.user_id)
             .where(
                 Contact.id.in_(visible_ids(RecordKind.CONTACT, principal.tokens)),
-                _contains(q, Contact.name, Contact.email, Account.name),
+                contains_or_all(q, Contact.name, Contact.email, Account.name, limit=SEARCH_MAX),
             )
             .order_by(Contact.name, Contact.id)
             .limit(limit + 1)

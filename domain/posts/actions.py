@@ -58,10 +58,11 @@ from domain.posts.checks import (
     clean_body,
 )
 from domain.posts.mentions import RenderedText, render_text
-from domain.posts.models import Post, PostRecipient, PostRecord, Revision
+from domain.posts.models import Post, PostRecipient, PostRecord
 from domain.posts.moderation import check_group_open, managed_group_ids, moderates
 from domain.posts.polls import do_create_poll
 from domain.posts.queries import access_post
+from domain.posts.revisions import replace_text
 
 __all__ = [
     "CheckedPost",
@@ -204,18 +205,7 @@ async def do_edit_post(
     post = await _lock(session, post)
     if body == post.body:
         return post
-    now = utcnow()
-    session.add(
-        Revision(
-            post_id=post.id,
-            body=post.body,
-            body_html=post.body_html,
-            written_at=post.edited_at or post.created_at,
-            replaced_at=now,
-            editor_id=principal.user_id,
-        )
-    )
-    post.body, post.body_html, post.edited_at = body, text.rendered.html, now
+    replace_text(session, post, body, text.rendered.html, principal.user_id)
     await session.flush()
     await write_channels(session, post.id, await _channels_now(session, post, text))
     await record_event(

@@ -24,9 +24,10 @@ from domain.events import CommentAdded, CommentChanged, CommentDeleted, record_e
 from domain.posts.audience import audience_of
 from domain.posts.checks import AUTHOR_ONLY, EMPTY, MODERATORS_ONLY, check_client_key, clean_body
 from domain.posts.mentions import RenderedText, render_text
-from domain.posts.models import Comment, Post, Revision
+from domain.posts.models import Comment, Post
 from domain.posts.moderation import check_group_open, moderates
 from domain.posts.queries import access_comment, access_post
+from domain.posts.revisions import replace_text
 from domain.text import N_
 
 POST_DELETED = N_("This post was deleted: it can no longer be commented on.")
@@ -159,18 +160,7 @@ async def do_edit_comment(
     comment, body, text = await check_edit_comment(session, principal, comment_id, body)
     if body == comment.body:
         return comment
-    now = utcnow()
-    session.add(
-        Revision(
-            comment_id=comment.id,
-            body=comment.body,
-            body_html=comment.body_html,
-            written_at=comment.edited_at or comment.created_at,
-            replaced_at=now,
-            editor_id=principal.user_id,
-        )
-    )
-    comment.body, comment.body_html, comment.edited_at = body, text.rendered.html, now
+    replace_text(session, comment, body, text.rendered.html, principal.user_id)
     await session.flush()
     await record_event(
         session,

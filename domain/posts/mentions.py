@@ -32,6 +32,7 @@ from domain.errors import NotFound
 from domain.groups.models import GroupMembership, GroupShare, MembershipState
 from domain.groups.queries import access_group
 from domain.markup import MentionTarget, Rendered, render
+from domain.matching import clean_term, like_escape
 from domain.people.models import User, UserKind
 from domain.records.models import Contact
 
@@ -102,10 +103,6 @@ def mentionable(principal: Principal, group_id: int | None = None) -> ColumnElem
     return and_(User.is_active, _members_of(groups))
 
 
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 async def mention_candidates(
     session: AsyncSession,
     principal: Principal,
@@ -122,10 +119,10 @@ async def mention_candidates(
             raise NotFound(f"group {group_id}")
         if not (await access_group(session, principal, group_id)).may_see_content:
             raise NotFound(f"group {group_id}")
-    prefix = prefix.strip().lstrip("@").lower()[:PREFIX_MAX]
+    prefix = clean_term(prefix, PREFIX_MAX).lstrip("@")
     if not prefix:
         return []
-    pattern = _like_escape(prefix) + "%"
+    pattern = like_escape(prefix) + "%"
     name = func.lower(User.name)
     rows = await session.scalars(
         select(User)
@@ -157,7 +154,7 @@ async def resolve_mentions(
     if not wanted:
         return {}
     email = func.lower(User.email)
-    matches = or_(*(email.like(_like_escape(h) + "@%", escape="\\") for h in wanted))
+    matches = or_(*(email.like(like_escape(h) + "@%", escape="\\") for h in wanted))
     rows = await session.scalars(
         select(User).where(mentionable(principal, group_id), matches).order_by(User.id)
     )

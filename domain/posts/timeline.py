@@ -95,7 +95,8 @@ class TimelineScope:
             return None
         if self.kind == "hashtag":
             tag = str(self.key or "").strip().lstrip("#")
-            if not tag or len(tag_channel(tag)) > CHANNEL_MAX:
+            # No hashtag holds NUL (and PostgreSQL refuses it in text).
+            if not tag or "\x00" in tag or len(tag_channel(tag)) > CHANNEL_MAX:
                 raise ValidationFailed({"scope": BAD_SCOPE})
             return tag_channel(tag)
         if self.kind == "record":

@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Principal
 from domain.errors import ValidationFailed
+from domain.matching import contains_or_all
 from domain.records.audience import RecordKind, visible
 from domain.records.invoicing import Invoice, InvoiceStatus, Item, invoice_status_sql
 from domain.records.org import Department, Employee, EmployeeSkill
@@ -105,9 +106,7 @@ def _choice(name: str, raw: str, choices: set[str]) -> str:
 
 def _contains(*columns: Any) -> Filter:
     def build(raw: str, today: date) -> ColumnElement[bool]:
-        text = raw.strip().lower()[:100]
-        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        return or_(*[func.lower(c).like(f"%{escaped}%", escape="\\") for c in columns])
+        return contains_or_all(raw, *columns, limit=100)
 
     return build
 

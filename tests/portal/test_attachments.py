@@ -125,6 +125,14 @@ async def test_limits_answer_clear_4xx_messages(db, make_user, make_client) -> N
     assert plain.status_code == 415 and "cannot be attached" in plain.text
 
 
+async def test_a_file_of_exactly_the_largest_size_is_taken(db, make_user, make_client) -> None:
+    client, token = await signed_in(make_client, await make_user())
+    notes = b"meeting notes\n" * (MAX_BYTES // 14) + b"x" * (MAX_BYTES % 14)
+    assert len(notes) == MAX_BYTES
+    taken = await upload(client, token, ("notes.txt", notes), json=True)
+    assert taken.status_code in (200, 201), taken.text
+
+
 async def test_an_upload_needs_the_csrf_token_and_a_sign_in(db, make_user, make_client) -> None:
     client, _token = await signed_in(make_client, await make_user())
     refused = await client.post("/attachments", files={"file": ("a.txt", b"hi\n")})

@@ -431,6 +431,22 @@ async def test_mention_autocomplete_offers_people_one_may_mention(people: People
     assert customer.status_code == 200 and "data-handle" not in customer.text
 
 
+async def test_nul_in_a_search_term_is_dropped_not_a_server_error(people: People) -> None:
+    """PostgreSQL refuses NUL in text: the typed term loses it before it reaches SQL."""
+    staff = await people.carl.get(
+        "/posts/mentions", params={"q": "b\x00o"}, headers={"HX-Request": "true"}
+    )
+    assert staff.status_code == 200 and 'data-handle="bob"' in staff.text
+    picker = await people.carl.get("/posts/records", params={"q": "Ac\x00me"})
+    assert picker.status_code == 200
+    groups = await people.carl.get("/groups", params={"q": "\x00"})
+    assert groups.status_code == 200
+    tag = await people.carl.get("/hashtags/%00")
+    assert 400 <= tag.status_code < 500
+    api = await people.carl.get("/api/v1/timeline", params={"scope": "hashtag", "key": "\x00"})
+    assert api.status_code == 400 and api.json()["error"]["message"]
+
+
 async def test_anonymous_visitors_are_sent_to_sign_in(client: httpx.AsyncClient) -> None:
     for path in ("/posts/1", "/posts/mentions?q=a", "/posts/records?q=a", "/posts/1/comments"):
         answer = await client.get(path)
