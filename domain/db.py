@@ -8,11 +8,13 @@ treats both the same way.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import enum
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, Enum, MetaData, event
 from sqlalchemy.engine import Connection, Dialect
@@ -34,6 +36,7 @@ NAMING_CONVENTION = {
 }
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+T = TypeVar("T")
 
 
 class Base(DeclarativeBase):
@@ -74,6 +77,20 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+async def finish_before_cancel(work: Awaitable[T]) -> T:
+    """Await database work in a background loop so that cancelling the loop (at shutdown) lets
+    the work finish first: a task cancelled in the middle of a statement can leave its
+    connection checked out, holding SQLite's write lock until the garbage collector finds it —
+    long after ``dispose()``, and long enough to lock out whoever writes next."""
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await task
+        raise
 
 
 def is_sqlite(url: str) -> bool:

@@ -12,7 +12,7 @@ import logging
 import random
 from pathlib import Path
 
-from domain.db import Database
+from domain.db import Database, finish_before_cancel
 from domain.posts.attachments import prune_uploads
 from domain.posts.storage import AttachmentStore
 
@@ -32,7 +32,7 @@ async def keep_house_forever(db: Database, data_dir: Path, interval: float = INT
     await asyncio.sleep(_jitter.uniform(30.0, 120.0))
     while True:
         try:
-            deleted = await keep_house_once(db, data_dir)
+            deleted = await finish_before_cancel(keep_house_once(db, data_dir))
             if deleted:
                 log.info("pruned %d unattached uploads", deleted)
         except Exception:

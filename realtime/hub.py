@@ -36,7 +36,7 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from domain.access import Principal
-from domain.db import Database
+from domain.db import Database, finish_before_cancel
 from domain.events import GroupChanged, GroupMembershipChanged
 from realtime.connection import IDLE, REVOKED, SHUTDOWN, Connection
 from realtime.relay import LoggedEvent, Relay, max_event_id, pruned_through, read_visible
@@ -215,7 +215,7 @@ class Hub:
                 await asyncio.wait_for(self._wake.wait(), timeout)
             self._wake.clear()
             try:
-                await self.step()
+                await finish_before_cancel(self.step())
             except Exception:
                 failures += 1
                 log.exception("reading the event log failed")
@@ -311,10 +311,10 @@ class Hub:
         while True:
             await asyncio.sleep(self.timing.revalidate_interval)
             try:
-                await self.revalidate()
+                await finish_before_cancel(self.revalidate())
                 if time.monotonic() - last_refresh >= self.timing.refresh_interval:
                     last_refresh = time.monotonic()
-                    await self.refresh_principals()
+                    await finish_before_cancel(self.refresh_principals())
             except Exception:
                 log.exception("re-validating live sockets failed")
 

@@ -12,7 +12,7 @@ import logging
 import random
 from datetime import timedelta
 
-from domain.db import Database, utcnow
+from domain.db import Database, finish_before_cancel, utcnow
 from realtime.relay import prune_events
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ async def prune_forever(db: Database, retention_days: int, interval: float = INT
     await asyncio.sleep(_jitter.uniform(5.0, 60.0))
     while True:
         try:
-            deleted = await prune_once(db, retention_days)
+            deleted = await finish_before_cancel(prune_once(db, retention_days))
             if deleted:
                 log.info("pruned %d events older than %d days", deleted, retention_days)
         except Exception:

@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.db import Database, utcnow
+from domain.db import Database, finish_before_cancel, utcnow
 from domain.events import ConsumerCheckpoint, Event
 from domain.posts.storage import AttachmentStore
 from search.documents import doc_id, load_documents
@@ -188,7 +188,7 @@ class Indexer:
         from search.rebuild import apply_swap_request
         from search.reconcile import reconcile
 
-        await apply_swap_request(self.db, self.index)
+        await finish_before_cancel(apply_swap_request(self.db, self.index))
         async with self.db.session() as session:
             known = await load_checkpoint(session)
         stats = await self.index.stats()
@@ -197,7 +197,7 @@ class Indexer:
             report = await reconcile(self.db, self.index, files=self.files)
             if report.changed:
                 log.info("search index filled from the database: %s", report)
-            await lower_checkpoint(self.db, mark)
+            await finish_before_cancel(lower_checkpoint(self.db, mark))
 
     async def run(self) -> None:
         """Follow the log until cancelled. Failures (database or index away) are logged and
@@ -212,11 +212,13 @@ class Indexer:
                 if acquire is not None and not prepared:
                     await acquire()  # another process writing: wait as a standby
                 if not prepared:
+                    # Not shielded as a whole: a first fill of a large index may take minutes,
+                    # too long to hold up a shutdown; its writes are shielded one by one.
                     await self.prepare()
                     prepared = True
                     self.ready.set()
-                await apply_swap_request(self.db, self.index)
-                while await self.step() >= BATCH:
+                await finish_before_cancel(apply_swap_request(self.db, self.index))
+                while await finish_before_cancel(self.step()) >= BATCH:
                     pass
                 pause = self.poll_seconds
             except asyncio.CancelledError:
