@@ -8,7 +8,8 @@ computes a principal's tokens; every other layer (SQL, search, realtime, push) u
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, CompoundSelect, literal_column, select, union_all
@@ -80,47 +81,49 @@ def _tag(tag: int) -> ColumnElement[int]:
     return literal_column(str(tag))
 
 
-def _links_query(user: User) -> CompoundSelect[int, int]:
-    """One statement for everything a user is linked to, as ``(tag, id)`` rows: their employee
-    or contact's account, their projects and their groups.
+def _links_query(kind: UserKind, user_ids: Collection[int]) -> CompoundSelect[int, int, int]:
+    """One statement for everything users of one kind are linked to, as ``(tag, user id, id)``
+    rows: their employee or contact's account, their projects and their groups.
 
-    It runs on every signed-in request, so it replaces five round trips; each branch reaches the
-    employee or contact by joining on the user, which is unique on both tables.
+    It runs on every signed-in request (for one user), so it replaces five round trips; each
+    branch reaches the employee or contact by joining on the user, which is unique on both
+    tables.
     """
-    active = (GroupMembership.user_id == user.id) & (
-        GroupMembership.state == MembershipState.ACTIVE
-    )
-    if user.kind is UserKind.STAFF:
-        mine = Employee.user_id == user.id
+    ids = list(user_ids)
+    active = GroupMembership.user_id.in_(ids) & (GroupMembership.state == MembershipState.ACTIVE)
+    if kind is UserKind.STAFF:
+        mine = Employee.user_id.in_(ids)
         return union_all(
-            select(_tag(_EMPLOYEE), Employee.id).where(mine),
-            select(_tag(_PROJECT), ProjectMember.project_id)
+            select(_tag(_EMPLOYEE), Employee.user_id, Employee.id).where(mine),
+            select(_tag(_PROJECT), Employee.user_id, ProjectMember.project_id)
             .join(Employee, Employee.id == ProjectMember.employee_id)
             .where(mine),
-            select(_tag(_PROJECT), Project.id)
+            select(_tag(_PROJECT), Employee.user_id, Project.id)
             .join(Employee, Employee.id == Project.manager_id)
             .where(mine),
-            select(_tag(_GROUP), GroupMembership.group_id).where(active),
+            select(_tag(_GROUP), GroupMembership.user_id, GroupMembership.group_id).where(active),
         )
-    mine = Contact.user_id == user.id
-    if user.kind is UserKind.PARTNER:
-        projects = select(_tag(_PROJECT), ProjectPartner.project_id).join(
+    mine = Contact.user_id.in_(ids)
+    if kind is UserKind.PARTNER:
+        projects = select(_tag(_PROJECT), Contact.user_id, ProjectPartner.project_id).join(
             Contact, Contact.account_id == ProjectPartner.account_id
         )
     else:
-        projects = select(_tag(_PROJECT), Project.id).join(
+        projects = select(_tag(_PROJECT), Contact.user_id, Project.id).join(
             Contact, Contact.account_id == Project.account_id
         )
     # An external's membership counts only while the group is shared with their account (the
     # actions enforce it too, this keeps a stale row from ever leaking).
     groups = (
-        select(_tag(_GROUP), GroupMembership.group_id)
+        select(_tag(_GROUP), GroupMembership.user_id, GroupMembership.group_id)
         .join(GroupShare, GroupShare.group_id == GroupMembership.group_id)
         .join(Contact, Contact.account_id == GroupShare.account_id)
-        .where(active, mine)
+        .where(active, Contact.user_id == GroupMembership.user_id, mine)
     )
     return union_all(
-        select(_tag(_ACCOUNT), Contact.account_id).where(mine), projects.where(mine), groups
+        select(_tag(_ACCOUNT), Contact.user_id, Contact.account_id).where(mine),
+        projects.where(mine),
+        groups,
     )
 
 
@@ -129,14 +132,36 @@ async def load_principal(session: AsyncSession, user: User) -> Principal:
 
     Two statements for staff (roles, links), one for externals, whose roles never apply.
     """
+    return (await load_principals(session, [user]))[user.id]
+
+
+async def load_principals(session: AsyncSession, users: Sequence[User]) -> dict[int, Principal]:
+    """``load_principal`` for many users at once, by user id: one statement for the staff's
+    roles and one per kind of user for their links (a hub re-checks thousands of open sockets
+    this way, not one by one). Callers keep ``users`` to a few hundred per call."""
+    by_kind: dict[UserKind, list[int]] = defaultdict(list)
+    for user in users:
+        by_kind[user.kind].append(user.id)
+    roles: dict[int, set[Role]] = defaultdict(set)
+    if by_kind.get(UserKind.STAFF):
+        for user_id, role in await session.execute(
+            select(UserRole.user_id, UserRole.role).where(
+                UserRole.user_id.in_(by_kind[UserKind.STAFF])
+            )
+        ):
+            roles[user_id].add(role)
+    links: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for kind, ids in by_kind.items():
+        for tag, user_id, value in await session.execute(_links_query(kind, ids)):
+            links[user_id].append((tag, value))
+    return {user.id: _principal(user, frozenset(roles[user.id]), links[user.id]) for user in users}
+
+
+def _principal(user: User, roles: frozenset[Role], links: Iterable[tuple[int, int]]) -> Principal:
     tokens: set[str] = {user_token(user.id)}
-    roles: frozenset[Role] = frozenset()
     employee_id: int | None = None
     account_id: int | None = None
     if user.kind is UserKind.STAFF:
-        roles = frozenset(
-            (await session.scalars(select(UserRole.role).where(UserRole.user_id == user.id))).all()
-        )
         tokens.add(EMPLOYEES)
         if Role.ADMIN in roles:
             tokens.add(ADMINS)
@@ -145,9 +170,9 @@ async def load_principal(session: AsyncSession, user: User) -> Principal:
         if Role.COMMUNICATION in roles:
             tokens.add("role:communication")
     else:
+        roles = frozenset()
         tokens.add(f"role:{user.kind.value}")
-
-    for tag, value in await session.execute(_links_query(user)):
+    for tag, value in links:
         if tag == _EMPLOYEE:
             employee_id = value
         elif tag == _ACCOUNT:

@@ -37,6 +37,8 @@ async def _schema_ready(db: Database) -> bool:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from portal.serving import uvicorn_options
+
     uvicorn.run(
         "portal.app:create_app",
         factory=True,
@@ -45,6 +47,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         workers=args.workers,
         proxy_headers=True,
         log_level="info",
+        **uvicorn_options(),
     )
     return 0
 

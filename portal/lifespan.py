@@ -91,7 +91,7 @@ async def live_delivery(
         db,
         Relay(db),
         LiveRenderer(db, templates, app),
-        load_principal=guard.reload_principal,
+        load_principals=guard.principals,
         live_sessions=guard.live_sessions,
         timing=Timing(poll_interval=settings.live_poll_ms / 1000),
     )

@@ -32,7 +32,7 @@ import logging
 import random
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from domain.access import Principal
@@ -40,6 +40,7 @@ from domain.db import Database, finish_before_cancel
 from domain.events import GroupChanged, GroupMembershipChanged
 from realtime.connection import IDLE, REVOKED, SHUTDOWN, Connection
 from realtime.relay import LoggedEvent, Relay, max_event_id, pruned_through, read_visible
+from realtime.wire import encode_text
 
 log = logging.getLogger(__name__)
 _jitter = random.SystemRandom()  # jitter only; SystemRandom keeps the linter's S311 quiet
@@ -47,12 +48,13 @@ _jitter = random.SystemRandom()  # jitter only; SystemRandom keeps the linter's 
 # (frame text, the connections that get it)
 Frames = Sequence[tuple[str, Sequence[Connection]]]
 Renderer = Callable[[LoggedEvent, Sequence[Connection]], Awaitable[Frames]]
-# Reload one connection's principal from its session; None when the session is no longer valid.
-PrincipalLoader = Callable[[Connection], Awaitable[Principal | None]]
+# The principals of these session ids, computed afresh; a session no longer valid is missing.
+PrincipalLoader = Callable[[Collection[str]], Awaitable[Mapping[str, Principal]]]
 # Of these session ids, the ones still valid.
 SessionCheck = Callable[[Collection[str]], Awaitable[set[str]]]
 
 HEARTBEAT = json.dumps({"id": None, "kind": "heartbeat", "target": None, "html": ""})
+HEARTBEAT_WIRE = encode_text(HEARTBEAT)
 RELOAD = json.dumps({"id": None, "kind": "reload", "target": None, "html": ""})
 REPLAY_LIMIT = 5000  # more missed events than this: a reload is faster than a replay
 
@@ -74,14 +76,14 @@ class Hub:
         relay: Relay,
         render: Renderer,
         *,
-        load_principal: PrincipalLoader,
+        load_principals: PrincipalLoader,
         live_sessions: SessionCheck,
         timing: Timing | None = None,
     ) -> None:
         self.db = db
         self.relay = relay
         self.render = render
-        self.load_principal = load_principal
+        self.load_principals = load_principals
         self.live_sessions = live_sessions
         self.timing = timing or Timing()
         self._by_token: dict[str, set[Connection]] = defaultdict(set)
@@ -241,15 +243,17 @@ class Hub:
                 # Unsharing a group from an account takes its token from that account's
                 # contacts: reload the externals who hold it (staff tokens do not depend on it).
                 token = f"group:{int(event.payload['group_id'])}"
-                for conn in list(self._by_token.get(token, ())):
-                    if conn.principal.is_external:
-                        await self._reload(conn)
+                await self._reload(
+                    [c for c in self._by_token.get(token, ()) if c.principal.is_external]
+                )
             listeners = [c for c in self.matching(event.audience) if not c.closed]
             if listeners:
+                event_id = event.id
                 for frame, members in await self._render(event, listeners):
+                    wire = encode_text(frame)  # once for every socket that gets it
                     for conn in members:
-                        conn.offer(frame, event.id)
-                        self.delivered += 1
+                        conn.offer(frame, event_id, wire)
+                    self.delivered += len(members)
         finally:
             self.dispatched = max(self.dispatched, event.id)
             self._in_flight = None
@@ -266,20 +270,28 @@ class Hub:
     # -- revocation ------------------------------------------------------------------------------
 
     async def _reload_user(self, user_id: int) -> None:
-        for conn in [c for c in self._connections if c.user_id == user_id]:
-            await self._reload(conn)
+        await self._reload([c for c in self._connections if c.user_id == user_id])
 
-    async def _reload(self, conn: Connection) -> None:
+    async def _reload(self, conns: Sequence[Connection]) -> None:
+        """Reload these connections' principals now; if that fails, close them (an event said
+        their audience shrank: better a reconnect than a leak)."""
+        if not conns:
+            return
         try:
-            principal = await self.load_principal(conn)
+            found = await self.load_principals({c.session_id for c in conns})
         except Exception:
-            log.exception("reloading the principal of a live socket failed; closing it")
-            principal = None
-        if principal is None:
-            conn.close(REVOKED)
-            self.remove(conn)
-        elif principal != conn.principal:
-            self._reindex(conn, principal)
+            log.exception("reloading the principals of live sockets failed; closing them")
+            found = {}
+        self._apply(conns, found)
+
+    def _apply(self, conns: Sequence[Connection], found: Mapping[str, Principal]) -> None:
+        for conn in conns:
+            principal = found.get(conn.session_id)
+            if principal is None:
+                conn.close(REVOKED)
+                self.remove(conn)
+            elif principal != conn.principal:
+                self._reindex(conn, principal)
 
     async def revalidate(self) -> None:
         """Close every connection whose session is no longer valid."""
@@ -293,18 +305,11 @@ class Hub:
                 self.remove(conn)
 
     async def refresh_principals(self) -> None:
-        """Reload every connection's principal (once per user), for changes no event names."""
-        by_user: dict[int, list[Connection]] = defaultdict(list)
-        for conn in self._connections:
-            by_user[conn.user_id].append(conn)
-        for conns in by_user.values():
-            principal = await self.load_principal(conns[0])
-            for conn in conns:
-                if principal is None:
-                    conn.close(REVOKED)
-                    self.remove(conn)
-                elif principal != conn.principal:
-                    self._reindex(conn, principal)
+        """Reload every connection's principal, for changes no event names (roles, projects).
+        Batched (``PrincipalLoader``): a few statements per few hundred sockets, not per user."""
+        conns = [c for c in self._connections if not c.closed]
+        if conns:
+            self._apply(conns, await self.load_principals({c.session_id for c in conns}))
 
     async def _guard_forever(self) -> None:
         last_refresh = time.monotonic()
@@ -329,7 +334,7 @@ class Hub:
                 conn.close(IDLE)
                 self.remove(conn)
             elif now >= conn.next_heartbeat:
-                conn.offer(HEARTBEAT)
+                conn.offer(HEARTBEAT, None, HEARTBEAT_WIRE)
                 conn.next_heartbeat = now + _jitter.uniform(*self.timing.heartbeat)
             if conn.replayed_at and now - conn.replayed_at > self.relay.watch:
                 conn.replayed_at = 0.0

@@ -22,6 +22,7 @@ page would hand it out); static/js/live.js fills in the page's own token.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -51,6 +52,12 @@ class Viewer:
     language: str
     scheme: str  # http or https
     host: str
+
+
+@functools.lru_cache(maxsize=256)
+def viewer_for(language: str, scheme: str, host: str) -> Viewer:
+    """One shared ``Viewer`` per kind of page (thousands of sockets, a handful of kinds)."""
+    return Viewer(language, scheme, host)
 
 
 def frame(event: LoggedEvent, target: str | None, html: str = "", **extra: Any) -> str:

@@ -9,9 +9,12 @@ handshake completes, which the browser sees as a failed connection (HTTP 403).
 
 After accepting, the socket is first replayed everything after ``after`` its principal may see,
 in order — or sent one ``reload`` frame when that gap cannot be replayed — and then gets live
-frames. The client answers heartbeats with any message; what it sends is never interpreted
-further. The server closes with code 4000 when the client fell too far behind (reconnect and
-replay), 4001 when its session ended (reload: the page will ask to sign in again).
+frames. Under ``atrium serve`` the endpoint then hands the socket to the hub and returns
+(``realtime.wire``): live frames are written to it directly, and an idle socket keeps no task.
+Elsewhere it stays, sending the connection's queued frames. The client answers heartbeats with
+any message; what it sends is never interpreted further. The server closes with code 4000 when
+the client fell too far behind (reconnect and replay), 4001 when its session ended (reload: the
+page will ask to sign in again).
 """
 
 from __future__ import annotations
@@ -22,15 +25,13 @@ import contextlib
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from portal.live.render import Viewer
+from portal.live.render import viewer_for
 from portal.state import app_state, principal_of, session_token_of
-from realtime.connection import GONE, REVOKED, SHUTDOWN, Connection
+from realtime.connection import GONE, SHUTDOWN, Connection, close_code
 from realtime.hub import RELOAD
+from realtime.wire import EXTENSION, MAX_CLIENT_MESSAGE, DirectWebSocketProtocol
 
-CLOSE_BEHIND = 4000
-CLOSE_SIGNED_OUT = 4001
 POLICY_VIOLATION = 1008
-MAX_CLIENT_MESSAGE = 1024
 
 
 def _origin_ok(websocket: WebSocket) -> bool:
@@ -58,15 +59,17 @@ async def live_socket(websocket: WebSocket) -> None:
         return
     hub = app_state(websocket)["hub"]
     scope_state = websocket.scope.get("state", {})
-    viewer = Viewer(
-        language=scope_state.get("language", "en"),
-        scheme="https" if websocket.url.scheme == "wss" else "http",
-        host=websocket.headers.get("host", ""),
+    viewer = viewer_for(
+        scope_state.get("language", "en"),
+        "https" if websocket.url.scheme == "wss" else "http",
+        websocket.headers.get("host", ""),
     )
     # The socket may stay open for days: drop what only the handshake needed (the ORM user).
     scope_state.pop("user", None)
     await websocket.accept()
     conn = Connection(principal, token, viewer.language, context=viewer)
+    direct = websocket.scope.get("extensions", {}).get(EXTENSION)
+    handed_over = False
     try:
         missed = await hub.attach(conn, after)
         if missed is None:
@@ -75,12 +78,20 @@ async def live_socket(websocket: WebSocket) -> None:
             return
         for text in missed:
             await websocket.send_text(text)
+        if isinstance(direct, DirectWebSocketProtocol):
+            # From now on the hub writes to the socket itself; the socket's end closes the
+            # connection, and the hub's housekeeping drops it.
+            conn.go_direct(direct)
+            direct.detach(conn)
+            handed_over = True
+            return
         await _pump(websocket, conn)
     except WebSocketDisconnect:
         pass
     finally:
-        hub.remove(conn)
-        conn.close(SHUTDOWN)
+        if not handed_over:
+            hub.remove(conn)
+            conn.close(SHUTDOWN)
 
 
 async def _pump(websocket: WebSocket, conn: Connection) -> None:
@@ -104,10 +115,10 @@ async def _pump(websocket: WebSocket, conn: Connection) -> None:
     try:
         while (text := await conn.next()) is not None:
             await websocket.send_text(text)
-        if conn.closed_reason != GONE:
-            code = CLOSE_SIGNED_OUT if conn.closed_reason == REVOKED else CLOSE_BEHIND
+        reason = conn.closed_reason
+        if reason is not None and reason != GONE:
             with contextlib.suppress(Exception):
-                await websocket.close(code=code, reason=conn.closed_reason or "")
+                await websocket.close(code=close_code(reason), reason=reason)
     finally:
         listener.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -39,9 +39,11 @@ from tests.conftest import UserFactory
 from tests.realtime.live import LiveApp, LiveSocket, ids, live_app
 
 
-@pytest.fixture
-async def live(settings: Settings) -> AsyncIterator[LiveApp]:
-    async with live_app(settings) as running:
+@pytest.fixture(params=["direct", "queued"])
+async def live(settings: Settings, request: pytest.FixtureRequest) -> AsyncIterator[LiveApp]:
+    """As ``atrium serve`` runs it (the hub writes to the sockets), and as plain uvicorn does
+    (each socket's task drains its queue): every test holds for both."""
+    async with live_app(settings, direct=request.param == "direct") as running:
         yield running
 
 
@@ -114,6 +116,30 @@ async def test_logout_elsewhere_closes_the_socket_within_5_seconds(
         assert out.status_code == 303
     assert await socket.closed_code() == 4001
     assert time.monotonic() - started < 5
+
+
+async def test_under_atrium_serve_the_hub_writes_to_the_socket_itself(
+    settings: Settings, make_user: UserFactory
+) -> None:
+    async with live_app(settings, direct=True) as live:
+        user = await make_user()
+        cookie = await live.sign_in(user.email)
+        socket = await live.connect(cookie)
+        await socket.until(await live.marker(user.id))  # it is replayed and handed over
+        hub = live.state["hub"]
+        (conn,) = hub.connections
+        assert conn.sink is not None, "handed over: no task of its own any more"
+        heard = conn.last_heard
+        await socket.conn.send("pong")
+        post_id = await company_post(live, user)
+        assert (await socket.next())["target"] == f"post-{post_id}"
+        assert conn.last_heard > heard, "a client message keeps it alive"
+        # Clients only answer heartbeats: a long message ends the socket (1009, too big).
+        await socket.conn.send("x" * 2000)
+        assert await socket.closed_code() == 1009
+        await live.marker(user.id)  # the hub goes on; the closed connection is dropped
+        hub.housekeeping()
+        assert conn.closed and conn not in hub.connections
 
 
 # -- delivery ------------------------------------------------------------------------------------

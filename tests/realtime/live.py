@@ -26,6 +26,7 @@ from domain.access import user_token
 from domain.db import Database
 from domain.events import RecordUpdated, record_event
 from portal.app import create_app
+from portal.serving import uvicorn_options
 from portal.settings import Settings
 from portal.state import AppState
 from tests.conftest import CSRF_RE, PASSWORD
@@ -93,8 +94,10 @@ class LiveApp:
 
 
 @asynccontextmanager
-async def live_app(settings: Settings) -> AsyncIterator[LiveApp]:
-    """The app with its lifespan, served by uvicorn on a free loopback port."""
+async def live_app(settings: Settings, *, direct: bool = True) -> AsyncIterator[LiveApp]:
+    """The app with its lifespan, served by uvicorn on a free loopback port — with the options
+    of ``atrium serve`` (the hub writes to sockets directly), or with ``direct=False`` as plain
+    uvicorn serves it (each socket drains its queue in its own task)."""
     app = create_app(settings)
     async with app.router.lifespan_context(app) as state:
         assert state is not None
@@ -104,8 +107,9 @@ async def live_app(settings: Settings) -> AsyncIterator[LiveApp]:
             await app(scope, receive, send)
 
         port = free_port()
+        options = uvicorn_options() if direct else {"ws": "websockets-sansio"}
         config = uvicorn.Config(
-            asgi, host="127.0.0.1", port=port, lifespan="off", log_level="warning"
+            asgi, host="127.0.0.1", port=port, lifespan="off", log_level="warning", **options
         )
         server = uvicorn.Server(config)
         task = asyncio.create_task(server.serve())

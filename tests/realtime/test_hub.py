@@ -5,16 +5,17 @@ read directly."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import timedelta
 
 from domain.access import Principal
 from domain.db import Database, utcnow
 from domain.events import GroupMembershipChanged, RecordUpdated, record_event
 from domain.people.models import UserKind
-from realtime.connection import REVOKED, SLOW, Connection
+from realtime.connection import GONE, REVOKED, SLOW, Connection
 from realtime.hub import HEARTBEAT, Frames, Hub, Timing
 from realtime.relay import LoggedEvent, Relay, prune_events
+from realtime.wire import encode_text
 
 
 def person(user_id: int, *tokens: str) -> Principal:
@@ -38,7 +39,7 @@ class Stage:
             db,
             Relay(db),
             self.render,
-            load_principal=self.load,
+            load_principals=self.load,
             live_sessions=self.sessions,
             timing=Timing(heartbeat=(30, 45), idle_timeout=120),
         )
@@ -47,8 +48,13 @@ class Stage:
         self.renders += 1
         return [(json.dumps({"id": event.id, "kind": event.kind}), conns)]
 
-    async def load(self, conn: Connection) -> Principal | None:
-        return self.principals.get(conn.user_id, conn.principal)
+    async def load(self, session_ids: Collection[str]) -> dict[str, Principal]:
+        found = {}
+        for conn in self.hub.connections:
+            principal = self.principals.get(conn.user_id, conn.principal)
+            if conn.session_id in session_ids and principal is not None:
+                found[conn.session_id] = principal
+        return found
 
     async def sessions(self, ids: object) -> set[str]:
         return {c.session_id for c in self.hub.connections} if self.live is None else self.live
@@ -207,3 +213,67 @@ async def test_a_client_ahead_of_this_hub_gets_nothing_twice(db: Database) -> No
     unseen = await stage.event("role:employee")
     await stage.hub.step()
     assert drain(conn) == [unseen]
+
+
+# -- direct sockets (realtime.wire) ----------------------------------------------------------------
+
+
+class StandInSocket:
+    """Stands in for ``realtime.wire.DirectWebSocketProtocol`` — a real one needs a real client
+    that stops reading, which test_ws cannot stage reliably. It records what it was written and
+    lets the test say how much the client has not read yet."""
+
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+        self.buffered = 0
+        self.open = True
+        self.closed_with: tuple[int, str] | None = None
+
+    def write(self, data: bytes) -> bool:
+        if self.open:
+            self.written.append(data)
+        return self.open
+
+    def close(self, code: int, reason: str = "") -> None:
+        self.closed_with = (code, reason)
+
+
+def test_a_direct_socket_gets_what_waited_during_its_replay_then_frames_as_they_come() -> None:
+    conn = Connection(person(1), "t", "en")
+    conn.offer("one", 1)  # dispatched live while the replay was being read
+    conn.offer("two", 2)
+    conn.mark_replayed({1})  # the replay had 1 already
+    socket = StandInSocket()
+    conn.go_direct(socket)
+    assert socket.written == [encode_text("two")]
+    assert conn.pending == 0
+    conn.offer("three", 3, encode_text("three"))
+    conn.offer("one", 1)  # a late commit the replay had: not twice
+    assert socket.written == [encode_text("two"), encode_text("three")]
+
+
+def test_a_direct_socket_whose_client_stops_reading_is_closed_to_catch_up() -> None:
+    conn = Connection(person(1), "t", "en", max_bytes=1000)
+    socket = StandInSocket()
+    conn.go_direct(socket)
+    conn.offer("a", 1)
+    socket.buffered = 1001  # the client stopped reading
+    conn.offer("b", 2)
+    assert conn.closed_reason == SLOW
+    assert socket.closed_with == (4000, SLOW), "reconnect with your last id"
+    conn.offer("c", 3)
+    assert len(socket.written) == 2, "nothing more once closed"
+
+
+def test_a_direct_socket_revoked_is_told_so_and_one_gone_is_not_written_to() -> None:
+    revoked = Connection(person(1), "t", "en")
+    socket = StandInSocket()
+    revoked.go_direct(socket)
+    revoked.close(REVOKED)
+    assert socket.closed_with == (4001, REVOKED)
+    gone = Connection(person(2), "u", "en")
+    closing = StandInSocket()
+    gone.go_direct(closing)
+    closing.open = False  # the client left between two frames
+    gone.offer("a", 1)
+    assert gone.closed_reason == GONE and closing.closed_with is None
