@@ -214,7 +214,16 @@ async def render_comments(
             return None
         comments = await list_comments(session, conn.principal, post_id)
         html = renderer.render("posts/_comments.html", conn, {"view": view, "comments": comments})
-        return frame(event, f"comments-{post_id}", html, count=view.post.comment_count)
+        count = view.post.comment_count
+        # Where the comments are collapsed, only the link that opens them changes.
+        link = i18n.ngettext("%(num)d comment", "%(num)d comments", count) % {"num": count}
+        return frame(
+            event,
+            f"comments-{post_id}",
+            html,
+            count=count,
+            link=link if count else i18n.gettext("Comment"),
+        )
 
     return await renderer.per_class(event, conns, draw)
 

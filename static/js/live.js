@@ -152,8 +152,14 @@
       return;
     }
     if (element) {
-      // A collapsed comments region stays collapsed: it loads its comments when opened.
-      if (element.classList.contains("collapsed")) return;
+      // A collapsed comments region stays collapsed (it loads its comments when opened); only
+      // the link that opens it says how many there are now.
+      if (element.classList.contains("collapsed")) {
+        var post = document.getElementById(frame.target.replace("comments-", "post-"));
+        var link = post && post.querySelector(".comments-link");
+        if (link && typeof frame.link === "string") link.textContent = frame.link;
+        return;
+      }
       replace(element, frame.html);
     } else if (frame.kind === "post.created") {
       queueNewPost(frame);

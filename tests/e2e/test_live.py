@@ -58,6 +58,9 @@ async def test_post_comment_and_reaction_appear_without_reload(open_tab: OpenTab
     article = reader.page.locator(f"#post-{post['id']}")
     await expect(article).to_contain_text("Live from the browser test")
     await expect(bar).to_have_count(0)
+    # On the timeline its comments are collapsed: only the link that opens them counts up.
+    await api(writer.page, "POST", f"/api/v1/posts/{post['id']}/comments", {"body": "Early!"})
+    await expect(article.locator(".comments-link")).to_have_text("1 comment")
 
     await reader.page.goto(f"/posts/{post['id']}")
     await live(reader.page)

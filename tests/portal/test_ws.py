@@ -232,6 +232,8 @@ async def test_edit_delete_comment_and_reaction_frames(
     ]
     assert "second words" in frames[1]["html"] and "first words" not in frames[1]["html"]
     assert frames[2]["target"] == f"comments-{post_id}" and "a comment" in frames[2]["html"]
+    # Where the comments are collapsed, the link that opens them is relabelled instead.
+    assert (frames[2]["count"], frames[2]["link"]) == (1, "1 comment")
     assert frames[3]["target"] == f"reactions-{post_id}"
     # The deletion carries nothing of the post.
     assert frames[4] == {
