@@ -16,6 +16,8 @@ A follow is a private setting: it records no event (nobody else's screen changes
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy import delete, select
@@ -121,3 +123,30 @@ async def follow_state(session: AsyncSession, principal: Principal, channel: str
     if row is None:
         return "none"
     return "mute" if row.muted else "follow"
+
+
+@dataclass(frozen=True)
+class ChannelFollowers:
+    """Of the users who follow or mute any of a post's channels: who follows one, who mutes
+    one (a mute wins: the post stays off their personal timeline)."""
+
+    following: frozenset[int]
+    muting: frozenset[int]
+
+    def state(self, user_id: int) -> FollowState:
+        if user_id in self.muting:
+            return "mute"
+        return "follow" if user_id in self.following else "none"
+
+
+async def channel_followers(session: AsyncSession, channels: Iterable[str]) -> ChannelFollowers:
+    """Who follows or mutes any of these channels, in one statement."""
+    following: set[int] = set()
+    muting: set[int] = set()
+    names = sorted(set(channels))
+    if names:
+        for user_id, muted in await session.execute(
+            select(Follow.user_id, Follow.muted).where(Follow.channel.in_(names))
+        ):
+            (muting if muted else following).add(user_id)
+    return ChannelFollowers(frozenset(following), frozenset(muting))

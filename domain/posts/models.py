@@ -298,6 +298,8 @@ class Follow(Base):
     (``author:<id>``) or a record (``record:<kind>:<id>``)."""
 
     __tablename__ = "follows"
+    # Who follows or mutes a post's channels (the live "new posts" bar asks once per new post).
+    __table_args__ = (Index("ix_follows_channel_user", "channel", "user_id"),)
 
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True

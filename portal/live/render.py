@@ -34,6 +34,7 @@ from starlette.templating import Jinja2Templates
 
 from domain.access import Principal
 from domain.db import Database
+from domain.posts.follows import FollowState, channel_followers
 from domain.posts.moderation import moderates_everywhere
 from domain.posts.queries import list_comments
 from domain.posts.viewers import PostViewers, post_viewers
@@ -89,15 +90,19 @@ def class_key(
     return ("class", viewer, principal.kind, principal.roles, reach, mine)
 
 
-def timelines_for(view: PostView, principal: Principal, facts: PostViewers) -> list[str]:
-    """The timelines a new post appears in for this reader (follows are not counted: a followed
-    channel's post shows on the next page load)."""
+def timelines_for(
+    view: PostView, principal: Principal, facts: PostViewers, follow: FollowState = "none"
+) -> list[str]:
+    """The timelines a new post appears in for this reader: as ``domain.posts.timeline`` pages
+    them, the personal one holds their own channels and groups and what they follow, minus what
+    they muted (``follow``: their state for the post's channels)."""
     post = view.post
     found = []
     mine = {f"to:{principal.user_id}", f"mention:{principal.user_id}"}
     mine.add(f"author:{principal.user_id}")
     in_group = post.group_id is not None and f"group:{post.group_id}" in principal.tokens
-    if facts.channels & ({"company", "news"} | mine) or in_group:
+    own = bool(facts.channels & ({"company", "news"} | mine)) or in_group
+    if follow != "mute" and (own or follow == "follow"):
         found.append("personal")
     if post.group_id is not None:
         found.append(f"group:{post.group_id}")
@@ -106,6 +111,10 @@ def timelines_for(view: PostView, principal: Principal, facts: PostViewers) -> l
     found += [f"record:{r.kind}:{r.id}" for r in view.records]
     found += [f"hashtag:{c[4:]}" for c in sorted(facts.channels) if c.startswith("tag:")]
     return found
+
+
+# draw(session, one reader of a class, the post's facts, that class's follow state)
+Draw = Callable[[Any, Connection, PostViewers, FollowState], Awaitable[str | None]]
 
 
 class LiveRenderer:
@@ -150,22 +159,32 @@ class LiveRenderer:
         self,
         event: LoggedEvent,
         conns: Sequence[Connection],
-        draw: Callable[[Any, Connection, PostViewers], Awaitable[str | None]],
+        draw: Draw,
+        *,
+        follows: bool = False,
     ) -> Frames:
-        """Group ``conns`` by class, call ``draw(session, representative, facts)`` once per
-        class; a None result sends that class nothing."""
+        """Group ``conns`` by class, call ``draw(session, representative, facts, follow)`` once
+        per class; a None result sends that class nothing. With ``follows``, whether a reader
+        follows or muted the post's channels splits the classes too (``follow``; "none"
+        otherwise)."""
         post_id = int(event.payload["post_id"])
         async with self.db.session() as session:
             facts = await post_viewers(session, post_id)
             if facts is None:
                 return []
+            followers = await channel_followers(session, facts.channels) if follows else None
             classes: dict[tuple[Any, ...], list[Connection]] = {}
             groups = facts.groups
             for conn in conns:
-                classes.setdefault(class_key(conn, facts, groups), []).append(conn)
+                key = class_key(conn, facts, groups)
+                if followers is not None:
+                    key = (*key, followers.state(conn.user_id))
+                classes.setdefault(key, []).append(conn)
             frames = []
             for members in classes.values():
-                text = await draw(session, members[0], facts)
+                first = members[0]
+                follow = followers.state(first.user_id) if followers is not None else "none"
+                text = await draw(session, first, facts, follow)
                 if text is not None:
                     frames.append((text, members))
             return frames
@@ -184,17 +203,21 @@ async def render_post(
 ) -> Frames:
     post_id = int(event.payload["post_id"])
 
-    async def draw(session: Any, conn: Connection, facts: PostViewers) -> str | None:
+    created = event.kind == "post.created"
+
+    async def draw(
+        session: Any, conn: Connection, facts: PostViewers, follow: FollowState
+    ) -> str | None:
         view = await _one_view(session, conn, post_id)
         if view is None:
             return None
         html = renderer.render("posts/_post.html", conn, {"view": view})
         extra = {}
-        if event.kind == "post.created":
-            extra["timelines"] = timelines_for(view, conn.principal, facts)
+        if created:
+            extra["timelines"] = timelines_for(view, conn.principal, facts, follow)
         return frame(event, f"post-{post_id}", html, **extra)
 
-    return await renderer.per_class(event, conns, draw)
+    return await renderer.per_class(event, conns, draw, follows=created)
 
 
 async def render_post_deleted(
@@ -208,7 +231,9 @@ async def render_comments(
 ) -> Frames:
     post_id = int(event.payload["post_id"])
 
-    async def draw(session: Any, conn: Connection, facts: PostViewers) -> str | None:
+    async def draw(
+        session: Any, conn: Connection, facts: PostViewers, follow: FollowState
+    ) -> str | None:
         view = await _one_view(session, conn, post_id)
         if view is None:
             return None
@@ -234,7 +259,9 @@ def _region(template: str, target: str) -> Render:
     ) -> Frames:
         post_id = int(event.payload["post_id"])
 
-        async def draw(session: Any, conn: Connection, facts: PostViewers) -> str | None:
+        async def draw(
+            session: Any, conn: Connection, facts: PostViewers, follow: FollowState
+        ) -> str | None:
             view = await _one_view(session, conn, post_id)
             if view is None:
                 return None

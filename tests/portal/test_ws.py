@@ -27,6 +27,7 @@ from domain.people.actions import do_set_user_active
 from domain.people.models import Role, User, UserKind
 from domain.posts.actions import PostInput, do_create_post, do_delete_post, do_edit_post
 from domain.posts.comments import do_add_comment, do_delete_comment, do_edit_comment
+from domain.posts.follows import do_follow
 from domain.posts.models import ReactionKind
 from domain.posts.reactions import do_set_reaction
 from domain.posts.viewers import PostViewers
@@ -196,6 +197,41 @@ async def test_a_gap_older_than_retention_gets_one_reload(
     socket = await live.connect(cookie, after=cursor)
     assert (await socket.next())["kind"] == "reload"
     assert await socket.closed_code() == 1000
+
+
+async def test_new_posts_count_for_the_personal_timeline_by_what_the_reader_follows(
+    live: LiveApp, make_user: UserFactory
+) -> None:
+    """A post in a public group the reader is not in is on their personal timeline only if they
+    follow its group or author; a post by someone they muted is not, even a company post."""
+    author = await make_user(name="Ann Author")
+    fan = await make_user(name="Fay Fan")
+    muter = await make_user(name="Max Muter")
+    bystander = await make_user(name="Bo Bystander")
+    async with live.db.transaction() as session:
+        group = await do_create_group(
+            session, await principal(live, author), name="Open", visibility="public"
+        )
+        await do_follow(session, await principal(live, fan), f"author:{author.id}", "follow")
+        await do_follow(session, await principal(live, muter), f"author:{author.id}", "mute")
+    sockets = {
+        user.id: await live.connect(await live.sign_in(user.email))
+        for user in (fan, muter, bystander)
+    }
+    async with live.db.transaction() as session:
+        who = await principal(live, author)
+        in_group = await do_create_post(session, who, PostInput(body="g", group_id=group.id))
+        company = await do_create_post(session, who, PostInput(body="c"))
+    for post_id, on_personal in ((in_group.id, {fan.id}), (company.id, {fan.id, bystander.id})):
+        for user_id, socket in sockets.items():
+            frame = await socket.next()
+            while frame["kind"] != "post.created":  # the group's own events came first
+                frame = await socket.next()
+            assert frame["target"] == f"post-{post_id}"
+            assert ("personal" in frame["timelines"]) == (user_id in on_personal), user_id
+            assert f"person:{author.id}" in frame["timelines"]
+    for socket in sockets.values():
+        await socket.close()
 
 
 async def test_edit_delete_comment_and_reaction_frames(
