@@ -7,6 +7,10 @@ its own session; an author posts through ``POST /api/v1/posts``. The baseline is
 same size. Clients live in a few separate processes (so the server's CPU is measured alone, from
 ``/proc/<pid>/stat``) and connect without compression.
 
+With ``ATRIUM_BENCH_POSTGRES_URL`` (an admin URL, like the tests' ``ATRIUM_TEST_POSTGRES_URL``)
+the app runs a second time on a fresh PostgreSQL database of its own, as a deployment at this
+scale would; SQLite's driver hands every statement to a thread, which the per-post cost shows.
+
 Printed, per N: server CPU per delivery (CPU seconds of the server process from the trigger until
 every client has the frame, divided by N) and p50/p99 delivery latency (trigger to receipt, on
 one clock), each as a ratio to the baseline from the same run. The whole post is in the app's
@@ -14,6 +18,8 @@ figure — HTTP request, transaction, render — not only the sends.
 
     .venv/bin/python bench/bench_fanout.py            # N = 1,000 and 5,000
     .venv/bin/python bench/bench_fanout.py 1000       # one size
+    ATRIUM_BENCH_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/test \
+        .venv/bin/python bench/bench_fanout.py
 """
 
 from __future__ import annotations
@@ -214,10 +220,30 @@ def measure(clients: Clients, pid: int, n: int, trigger: Any) -> Result:
     )
 
 
-async def prepare_app(data_dir: Path, readers: int) -> tuple[str, list[str]]:
-    """A migrated SQLite database with an author and ``readers`` staff users, each signed in;
-    the author's session token and the readers'."""
-    url = f"sqlite+aiosqlite:///{data_dir / 'atrium.sqlite3'}"
+POSTGRES_DATABASE = "atrium_bench_fanout"
+
+
+async def fresh_postgres(admin_url: str) -> str:
+    """An empty PostgreSQL database for one run of the app; its URL."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    admin = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{POSTGRES_DATABASE}" WITH (FORCE)'))
+            await conn.execute(text(f'CREATE DATABASE "{POSTGRES_DATABASE}"'))
+    finally:
+        await admin.dispose()
+    return admin_url.rsplit("/", 1)[0] + "/" + POSTGRES_DATABASE
+
+
+async def prepare_app(
+    data_dir: Path, readers: int, url: str | None = None
+) -> tuple[str, list[str]]:
+    """A migrated database (SQLite in ``data_dir`` unless ``url`` is given) with an author and
+    ``readers`` staff users, each signed in; the author's session token and the readers'."""
+    url = url or f"sqlite+aiosqlite:///{data_dir / 'atrium.sqlite3'}"
     await upgrade_async(url)
     db = Database(url)
     now = utcnow()
@@ -245,9 +271,13 @@ async def prepare_app(data_dir: Path, readers: int) -> tuple[str, list[str]]:
     return tokens[0], tokens[1:]
 
 
-def start_app(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+def start_app(
+    data_dir: Path, port: int, database_url: str | None = None
+) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ATRIUM_")}
     env.update({"ATRIUM_DATA_DIR": str(data_dir), "ATRIUM_SECRET_KEY": SECRET})
+    if database_url:
+        env["ATRIUM_DATABASE_URL"] = database_url
     process = subprocess.Popen(  # noqa: S603 - our own console script
         [str(ATRIUM), "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=env,
@@ -344,13 +374,15 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 # -- one size ------------------------------------------------------------------------------------
 
 
-def run_app(n: int) -> tuple[Result, str, int]:
-    """The app's result, the frame its clients got, and its RSS growth per idle connection."""
+def run_app(n: int, postgres: str | None = None) -> tuple[Result, str, int]:
+    """The app's result, the frame its clients got, and its RSS growth per idle connection; on
+    SQLite, or on a fresh database made from the PostgreSQL admin URL ``postgres``."""
     with tempfile.TemporaryDirectory(prefix="atrium-fanout-") as tmp:
         data_dir = Path(tmp)
-        author, readers = asyncio.run(prepare_app(data_dir, n))
+        url = asyncio.run(fresh_postgres(postgres)) if postgres else None
+        author, readers = asyncio.run(prepare_app(data_dir, n, url))
         port = free_port()
-        server = start_app(data_dir, port)
+        server = start_app(data_dir, port, url)
         base = f"http://127.0.0.1:{port}"
         http = httpx.Client(
             base_url=base,
@@ -406,10 +438,14 @@ def run_raw(n: int, frame: str, script: str = RAW_SERVER) -> tuple[Result, int]:
 
 
 def main(sizes: list[int]) -> None:
+    postgres = os.environ.get("ATRIUM_BENCH_POSTGRES_URL")
     print("Fan-out of one post to N clients: full app vs bare websockets.broadcast (raw)")
     print("  (stack: uvicorn + a bare Starlette websocket route, for where the cost lies)")
     for n in sizes:
-        app, frame, app_memory = run_app(n)
+        apps = {"SQLite": run_app(n)}
+        if postgres:
+            apps["PostgreSQL"] = run_app(n, postgres)
+        frame = apps["SQLite"][1]
         raw, raw_memory = run_raw(n, frame)
         stack, stack_memory = run_raw(n, frame, STARLETTE_SERVER)
         print(f"  N = {n:,} (frame of {len(frame.encode()):,} bytes)")
@@ -419,17 +455,20 @@ def main(sizes: list[int]) -> None:
             ("delivery latency p99", "ms", 1e3, "p99", "≤ 50 ms" if n == 1000 else ""),
         ]
         for label, unit, scale, name, target in rows:
-            a, b, c = (float(getattr(r, name)) for r in (app, raw, stack))
+            b, c = (float(getattr(r, name)) for r in (raw, stack))
             print(
-                f"    {label:<24} app {a * scale:8.1f} {unit}  raw {b * scale:8.1f} {unit}  "
-                f"stack {c * scale:8.1f} {unit}  app/raw {a / b:5.2f}x  stack/raw {c / b:5.2f}x"
-                + (f"  (target {target})" if target else "")
+                f"    {label:<24} raw {b * scale:8.1f} {unit}  stack {c * scale:8.1f} {unit} "
+                f"(stack/raw {c / b:5.2f}x)" + (f"  target {target}" if target else "")
             )
-        print(
-            f"    {'RSS per idle connection':<24} app {app_memory / 1024:8.1f} KiB raw "
-            f"{raw_memory / 1024:8.1f} KiB stack {stack_memory / 1024:8.1f} KiB  app/raw "
-            f"{app_memory / max(raw_memory, 1):5.2f}x  (careful figure: bench_ws_memory.py)"
-        )
+            for backend, (result, _, _) in apps.items():
+                a = float(getattr(result, name))
+                print(f"      app on {backend:<11} {a * scale:8.1f} {unit}  app/raw {a / b:5.2f}x")
+        for backend, (_, _, memory) in apps.items():
+            print(
+                f"    RSS per idle connection, app on {backend}: {memory / 1024:.1f} KiB, raw "
+                f"{raw_memory / 1024:.1f} KiB, stack {stack_memory / 1024:.1f} KiB "
+                "(careful figure: bench_ws_memory.py)"
+            )
 
 
 if __name__ == "__main__":

@@ -1,11 +1,12 @@
 """The indexer: keeps the search index equal to the database by following the event log.
 
 It runs inside ``atrium serve`` (a lifespan task) as the index's one writer. Every
-``POLL_SECONDS`` — or at once when ``wake()`` is called after a commit — it reads the events after
-its checkpoint, re-reads the objects they name (``search.targets``), writes their documents, and
-then moves its checkpoint (row ``search`` of ``consumer_checkpoints``). The index is written
-before the checkpoint, so a crash between the two repeats some work and loses none; writes are
-idempotent (an upsert replaces, a delete of nothing is nothing).
+``POLL_SECONDS`` — or at once when ``wake()`` is called after a commit, though while events keep
+coming at most every ``COMMIT_SECONDS`` — it reads the events after its checkpoint, re-reads the
+objects they name (``search.targets``), writes their documents, and then moves its checkpoint
+(row ``search`` of ``consumer_checkpoints``). The index is written before the checkpoint, so a
+crash between the two repeats some work and loses none; writes are idempotent (an upsert
+replaces, a delete of nothing is nothing).
 
 Ids that commit out of order: PostgreSQL hands out 100 then 101, and 101 may commit first. When
 the checkpoint passes an id it has not seen, the id is kept as a gap (in the checkpoint's state)
@@ -39,7 +40,14 @@ from search.targets import Collector, Targets
 log = logging.getLogger(__name__)
 
 NAME = "search"
-POLL_SECONDS = 0.2
+# Commits wake the indexer (this process's directly, others' through pub/sub); the poll is for a
+# wake-up that was lost, and costs an idle server a few statements each time.
+POLL_SECONDS = 1.0
+# While events keep coming, batches are written at most this often: each write ends in a commit
+# of the index (segment files flushed and synced), which costs far more than the documents it
+# holds, so under a stream of posts a few are committed together. An idle indexer writes at once;
+# a busy one keeps every change searchable well within a second.
+COMMIT_SECONDS = 0.5
 BATCH = 500
 GAP_SECONDS = 30.0
 MAX_GAPS = 1000
@@ -117,11 +125,14 @@ class Indexer:
         *,
         files: AttachmentStore | None = None,
         poll_seconds: float = POLL_SECONDS,
+        commit_seconds: float = COMMIT_SECONDS,
     ) -> None:
         self.db = db
         self.index = index
         self.files = files
         self.poll_seconds = poll_seconds
+        self.commit_seconds = commit_seconds
+        self._wrote_at = -float("inf")  # monotonic time of the last write to the index
         self._wake = asyncio.Event()
         self.checkpoint: Checkpoint | None = None
         self.ready = asyncio.Event()  # set once prepared: the index follows the log from now on
@@ -151,6 +162,7 @@ class Indexer:
             targets = await collector.resolve()
         if rows:
             await write_targets(self.db, self.index, targets, self.files)
+            self._wrote_at = time.monotonic()
         advanced = self._advance(checkpoint, [r[0] for r in rows])
         if rows or advanced:
             await save_checkpoint(self.db, checkpoint)
@@ -231,4 +243,6 @@ class Indexer:
                 pause = min(max(pause * 2, 1.0), 10.0)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), pause)
+            # Woken soon after a write: let more events gather for the next commit.
+            await asyncio.sleep(max(0.0, self._wrote_at + self.commit_seconds - time.monotonic()))
             self._wake.clear()

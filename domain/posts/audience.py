@@ -105,20 +105,28 @@ def post_channels(
 async def write_index(
     session: AsyncSession, post_id: int, audience: Iterable[str], channels: Iterable[str]
 ) -> None:
-    """Replace the post's audience and channel rows with these."""
-    await write_audience(session, post_id, audience)
-    await write_channels(session, post_id, channels)
+    """The audience and channel rows of a post just made (it has none yet)."""
+    await write_audience(session, post_id, audience, new=True)
+    await write_channels(session, post_id, channels, new=True)
 
 
-async def write_audience(session: AsyncSession, post_id: int, audience: Iterable[str]) -> None:
-    await session.execute(delete(PostAudience).where(PostAudience.post_id == post_id))
+async def write_audience(
+    session: AsyncSession, post_id: int, audience: Iterable[str], *, new: bool = False
+) -> None:
+    """Replace the post's audience rows (``new``: it has none, nothing to delete)."""
+    if not new:
+        await session.execute(delete(PostAudience).where(PostAudience.post_id == post_id))
     rows = [{"post_id": post_id, "token": t} for t in sorted(set(audience))]
     if rows:
         await session.execute(insert(PostAudience), rows)
 
 
-async def write_channels(session: AsyncSession, post_id: int, channels: Iterable[str]) -> None:
-    await session.execute(delete(PostChannel).where(PostChannel.post_id == post_id))
+async def write_channels(
+    session: AsyncSession, post_id: int, channels: Iterable[str], *, new: bool = False
+) -> None:
+    """Replace the post's channel rows (``new``: it has none, nothing to delete)."""
+    if not new:
+        await session.execute(delete(PostChannel).where(PostChannel.post_id == post_id))
     rows = [{"post_id": post_id, "channel": c} for c in sorted(set(channels))]
     if rows:
         await session.execute(insert(PostChannel), rows)
