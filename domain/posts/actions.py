@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,6 +37,7 @@ from domain.access import Principal
 from domain.db import utcnow
 from domain.errors import Forbidden, NotFound, ValidationFailed
 from domain.events import PostChanged, PostCreated, PostDeleted, record_event
+from domain.groups.models import Group
 from domain.posts.attachments import do_attach
 from domain.posts.audience import (
     audience_of,
@@ -50,6 +51,7 @@ from domain.posts.checks import (
     EMPTY,
     MODERATORS_ONLY,
     PIN_GROUP_ONLY,
+    PIN_LIMIT,
     PIN_MANAGERS,
     CheckedPost,
     PostInput,
@@ -63,6 +65,7 @@ from domain.posts.moderation import check_group_open, managed_group_ids, moderat
 from domain.posts.polls import do_create_poll
 from domain.posts.queries import access_post
 from domain.posts.revisions import replace_text
+from domain.posts.walks import MAX_PINNED
 
 __all__ = [
     "CheckedPost",
@@ -263,6 +266,22 @@ async def do_pin_post(
     post = await _lock(session, await check_pin_post(session, principal, post_id))
     if (post.pinned_at is not None) == pinned:
         return post
+    if pinned:
+        # The group's row is locked so that two pins at once cannot both pass the count.
+        await session.scalar(select(Group.id).where(Group.id == post.group_id).with_for_update())
+        count = await session.scalar(
+            select(func.count())
+            .select_from(Post)
+            .where(
+                Post.group_id == post.group_id,
+                Post.pinned_at.is_not(None),
+                Post.deleted_at.is_(None),
+            )
+        )
+        # A group's timeline shows this many pinned posts on top and leaves pinned posts out of
+        # its pages: one more would vanish from the group.
+        if (count or 0) >= MAX_PINNED:
+            raise ValidationFailed({"": PIN_LIMIT})
     post.pinned_at = utcnow() if pinned else None
     await session.flush()
     await record_event(

@@ -53,6 +53,7 @@ AUTHOR_ONLY = N_("Only the author may do this.")
 MODERATORS_ONLY = N_("Only the author or a moderator may delete this.")
 PIN_MANAGERS = N_("Only the group's owners and managers may pin posts.")
 PIN_GROUP_ONLY = N_("Only posts in a group can be pinned.")
+PIN_LIMIT = N_("A group can have at most 20 pinned posts: unpin one first.")
 UNKNOWN_POST = N_("There is no such post.")
 
 

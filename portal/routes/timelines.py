@@ -227,6 +227,10 @@ async def person_posts(request: Request) -> Response:
             following = await _follow_state_or_none(session, principal, channel)
     except ValidationFailed as exc:
         return error_response(request, 400, "; ".join(_(m) for m in exc.errors.values()))
+    if not block.items and cursor is None and following is None and user_id != principal.user_id:
+        # Nobody the reader may see, and no post of theirs the reader may see: as if there were
+        # no such person (an empty page would tell that the id exists).
+        raise NotFound(str(user_id))
     name = next(
         (v.author_name for v in block.items if v.post.author_id == user_id and v.author_name),
         None,

@@ -157,6 +157,23 @@ async def test_group_managers_pin_group_posts(db: Database, make_user: UserFacto
         await act(db, admin, actions.do_pin_post, company.id, True)
 
 
+async def test_a_group_holds_at_most_twenty_pinned_posts(
+    db: Database, make_user: UserFactory
+) -> None:
+    """The group's timeline shows 20 pinned posts on top and leaves pinned posts out of its
+    pages: a 21st pin would make one vanish, so it is refused until one is unpinned."""
+    owner = await make_user()
+    group_id = await make_group(db, owner, "public", ())
+    made = [await post(db, owner, f"notice {n}", group_id=group_id) for n in range(21)]
+    for one in made[:20]:
+        await act(db, owner, actions.do_pin_post, one.id, True)
+    with pytest.raises(ValidationFailed) as refused:
+        await act(db, owner, actions.do_pin_post, made[20].id, True)
+    assert "at most 20 pinned posts" in refused.value.errors[""]
+    await act(db, owner, actions.do_pin_post, made[0].id, False)
+    assert (await act(db, owner, actions.do_pin_post, made[20].id, True)).pinned_at is not None
+
+
 # --- sharing ----------------------------------------------------------------------------------
 
 

@@ -208,6 +208,12 @@ async def test_a_persons_page_shows_their_posts_the_reader_may_see(world: World)
     customer = text_of(await world.customer.get(f"/people/{ann_id}/posts"))
     assert "Welcome Acme" in customer and "Secret plans" not in customer
     assert is_not_found(await world.bob.get("/people/0/posts"))
+    # Nobody by that id, or nobody the reader may see with no post the reader may see: a 404,
+    # not an empty page that tells the id exists.
+    assert is_not_found(await world.bob.get("/people/999999/posts"))
+    assert is_not_found(await world.stranger.get(f"/people/{ann_id}/posts"))
+    mine = await world.carl.get(f"/people/{world.carl.user.id}/posts")
+    assert mine.status_code == 200, "one's own page, even without posts"
 
 
 # -- follow and mute -----------------------------------------------------------------------------
