@@ -72,6 +72,21 @@ async def check_sign_in(
             raise Throttled(max(retry, 1))
 
 
+async def prune_sign_ins(session: AsyncSession, now: datetime) -> tuple[int, int]:
+    """Delete sessions that have expired and failed sign-ins older than the throttling window:
+    nothing reads them any more, and they hold addresses, emails and browsers. How many of
+    each went."""
+    sessions = await session.execute(delete(AuthSession).where(AuthSession.expires_at <= now))
+    failures = await session.execute(
+        delete(LoginFailure).where(LoginFailure.at <= now - LOGIN_WINDOW)
+    )
+    return _rowcount(sessions), _rowcount(failures)
+
+
+def _rowcount(result: object) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def do_record_failed_sign_in(
     session: AsyncSession, email: str, ip: str, now: datetime
 ) -> None:
