@@ -195,6 +195,14 @@ def _check_language(language: str | None, errors: dict[str, str]) -> str | None:
     return language
 
 
+def new_password_problems(password: str, field: str = "new_password") -> dict[str, str]:
+    """What is wrong with a new password, by field (checked before the current one, so that a
+    mistyped new password does not use up an attempt)."""
+    errors: dict[str, str] = {}
+    _check_new_password(password, errors, field)
+    return errors
+
+
 def _check_new_password(password: str, errors: dict[str, str], field: str = "password") -> None:
     if len(password) < passwords.MIN_LENGTH:
         errors[field] = N_("Use at least 10 characters for the password.")
@@ -277,6 +285,17 @@ async def do_update_profile(
     return user
 
 
+async def do_count_password_attempt(
+    session: AsyncSession, user_id: int, ip: str, now: datetime, limits: SignInLimits
+) -> None:
+    """Before checking a signed-in user's current password (to change it): the same limit and
+    count as a sign-in, so a stolen session cannot be used to guess the password either.
+    ``Throttled`` while over the limit; a right password forgets the count
+    (``do_change_password``)."""
+    user = await _active_user(session, user_id)
+    await do_count_sign_in_attempt(session, user.email, ip, now, limits)
+
+
 async def do_change_password(
     session: AsyncSession,
     user_id: int,
@@ -294,6 +313,7 @@ async def do_change_password(
     if errors:
         raise ValidationFailed(errors)
     user.password_hash = await asyncio.to_thread(hash_password, new)
+    await session.execute(delete(LoginFailure).where(LoginFailure.email == user.email))
     await do_end_all_sessions(session, user.id, except_token=keep_session)
 
 

@@ -6,11 +6,20 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from domain.errors import ValidationFailed
-from domain.people.actions import do_change_password, do_update_profile
+from domain.db import utcnow
+from domain.errors import Throttled, ValidationFailed
+from domain.people.actions import (
+    TOO_MANY_ATTEMPTS,
+    SignInLimits,
+    do_change_password,
+    do_count_password_attempt,
+    do_update_profile,
+    new_password_problems,
+)
 from portal.auth.guards import require_principal
 from portal.forms import read_form
 from portal.i18n import gettext as _
+from portal.routes.auth import client_ip
 from portal.state import app_state, session_token_of, user_of
 
 NAME_MAX = 200
@@ -84,9 +93,26 @@ async def change_password(request: Request) -> Response:
     errors = {k: _(v) for k, v in form.errors.items()}
     if form.ok and form.values["new_password"] != form.values["confirm_password"]:
         errors["confirm_password"] = _("The two new passwords are not the same.")
+    if form.ok:
+        problems = new_password_problems(form.values["new_password"])
+        errors.update({k: _(v) for k, v in problems.items()})
     if not errors:
+        state = app_state(request)
+        limits = SignInLimits(per_ip=state["settings"].login_ip_limit)
         try:
-            async with app_state(request)["db"].transaction() as session:
+            # Counted before the (slow) check, in a transaction of its own that a wrong
+            # password does not roll back.
+            async with state["db"].transaction() as session:
+                await do_count_password_attempt(
+                    session, principal.user_id, client_ip(request), utcnow(), limits
+                )
+        except Throttled as exc:
+            errors = {"current_password": _(TOO_MANY_ATTEMPTS)}
+            response = _render(request, status=429, password_errors=errors)
+            response.headers["Retry-After"] = str(exc.retry_after)
+            return response
+        try:
+            async with state["db"].transaction() as session:
                 await do_change_password(
                     session,
                     principal.user_id,

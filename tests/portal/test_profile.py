@@ -110,6 +110,32 @@ async def test_a_refused_password_change_changes_nothing(client, make_user, db):
     assert (await client.get("/")).status_code == 200
 
 
+async def test_guessing_the_current_password_is_throttled_like_signing_in(client, make_user, db):
+    """A stolen session must not become a way to guess the password: wrong current passwords
+    count as failed sign-ins of the account, and a mistyped new password counts for nothing."""
+    user = await signed_in_user(client, make_user)
+    before = (await stored(db, user.id)).password_hash
+    for _ in range(3):  # refused for the new password alone: no attempt used
+        data = {"current_password": PASSWORD, "new_password": "short", "confirm_password": "short"}
+        assert (await post_profile(client, "/profile/password", data)).status_code == 422
+    wrong = {
+        "current_password": "not my password",
+        "new_password": NEW_PASSWORD,
+        "confirm_password": NEW_PASSWORD,
+    }
+    for _ in range(5):
+        assert (await post_profile(client, "/profile/password", wrong)).status_code == 422
+    refused = await post_profile(client, "/profile/password", wrong)
+    assert refused.status_code == 429
+    assert "Too many failed sign-in attempts" in refused.text
+    assert int(refused.headers["retry-after"]) > 0
+    right = dict(wrong, current_password=PASSWORD)
+    assert (await post_profile(client, "/profile/password", right)).status_code == 429, (
+        "not even the right password while throttled"
+    )
+    assert (await stored(db, user.id)).password_hash == before
+
+
 async def test_a_user_changes_their_password(client, make_client, make_user):
     user = await signed_in_user(client, make_user)
     response = await post_profile(
