@@ -382,7 +382,8 @@ async def share_form(request: Request) -> Response:
     principal = require_principal(request)
     post_id = post_id_of(request)
     context = await _share_context(request, principal, post_id, {}, {})
-    return respond(request, "posts/share.html", context)
+    context["inline"] = is_htmx(request)
+    return fragment_or_page(request, "posts/_share_form.html", "posts/share.html", context)
 
 
 async def share_post(request: Request) -> Response:

@@ -239,6 +239,17 @@
     field.dispatchEvent(new Event("change", { bubbles: true }));
   });
 
+  // -- a share form opened under its post ----------------------------------------------------
+
+  // "Cancel" closes it again (without JavaScript the link leads to the post's page).
+  document.addEventListener("click", function (event) {
+    var cancel = event.target.closest ? event.target.closest("[data-share-cancel]") : null;
+    var slot = cancel && cancel.closest(".share-slot");
+    if (!slot) return;
+    event.preventDefault();
+    slot.replaceChildren();
+  });
+
   // -- client keys ----------------------------------------------------------------------------
 
   document.addEventListener("DOMContentLoaded", function () {

@@ -87,6 +87,13 @@ async def test_post_with_mention_and_customer_then_comment_and_react(
         "aria-pressed", "true"
     )
     await expect(reactions.locator(".reaction-count").first).to_have_text("1")
+    # "Share" opens its form under the post, and "Cancel" closes it, without leaving the page.
+    await seen.get_by_role("link", name="Share").click()
+    share = seen.locator(f"#share-{post_id} form.share-form")
+    await expect(share).to_be_visible()
+    await share.get_by_role("link", name="Cancel").click()
+    await expect(share).to_have_count(0)
+    assert reader.page.url.endswith("/")
 
     # The author sees both on the post's page.
     await author.page.goto(f"/posts/{post_id}")

@@ -324,6 +324,20 @@ async def test_sharing_a_post_to_a_group_or_a_person(people: People) -> None:
     assert outsider.status_code == 422
 
 
+async def test_the_share_form_opens_under_the_post_or_as_its_own_page(people: People) -> None:
+    original = await make_post_via(people.carl, "Worth reading")
+    timeline = (await people.ann.get("/")).text
+    assert f'hx-target="#share-{original}"' in timeline and f'id="share-{original}"' in timeline
+    inline = await people.ann.get(f"/posts/{original}/share", headers={"HX-Request": "true"})
+    assert inline.status_code == 200 and "<html" not in inline.text
+    assert f'action="/posts/{original}/share"' in inline.text
+    assert "data-share-cancel" in inline.text and f'id="share-body-{original}"' in inline.text
+    page = await people.ann.get(f"/posts/{original}/share")
+    assert "<html" in page.text and "Share a post" in page.text
+    assert "data-share-cancel" not in page.text
+    assert is_not_found(await people.customer.get(f"/posts/{original}/share"))
+
+
 # -- comments ----------------------------------------------------------------------------------
 
 
