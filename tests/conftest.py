@@ -12,6 +12,7 @@ except under ``CI=true``, where a missing service fails the run.
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import re
 import secrets
@@ -144,20 +145,38 @@ def settings(backend: Backend, tmp_path: Path, db: Database) -> Settings:
 AsgiApp = ASGIApp
 
 
+SHUTDOWN_LIMIT = 60.0
+
+
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[AsgiApp]:
     """The real app with its lifespan run, as an ASGI callable that hands each request the
-    lifespan state — what uvicorn does."""
+    lifespan state — what uvicorn does.
+
+    A shutdown that takes longer than ``SHUTDOWN_LIMIT`` fails the test and prints what every
+    task was waiting on, rather than hanging the whole run."""
     starlette_app = create_app(settings)
-    async with starlette_app.router.lifespan_context(starlette_app) as state:
-        if state is None:
-            raise RuntimeError("Atrium's lifespan yielded no state")
+    lifespan = starlette_app.router.lifespan_context(starlette_app)
+    state = await lifespan.__aenter__()
+    if state is None:
+        raise RuntimeError("Atrium's lifespan yielded no state")
 
-        async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
-            scope["state"] = dict(state)
-            await starlette_app(scope, receive, send)
+    async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
+        scope["state"] = dict(state)
+        await starlette_app(scope, receive, send)
 
+    try:
         yield asgi
+    finally:
+        stopping = asyncio.ensure_future(lifespan.__aexit__(None, None, None))
+        done, _pending = await asyncio.wait({stopping}, timeout=SHUTDOWN_LIMIT)
+        if not done:
+            stacks = io.StringIO()
+            for task in asyncio.all_tasks():
+                task.print_stack(file=stacks)
+            stopping.cancel()
+            pytest.fail(f"the app did not stop within {SHUTDOWN_LIMIT} s:\n{stacks.getvalue()}")
+        stopping.result()
 
 
 @pytest.fixture
