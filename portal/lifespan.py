@@ -62,9 +62,9 @@ def make_lifespan(settings: Settings):  # type: ignore[no-untyped-def]
                 # Everything loaded so far (modules, the schema, templates, catalogues) lives as
                 # long as the app: keep it out of the collector's full passes, which walked it all
                 # and stalled requests and live delivery for ~0.1 s (the fan-out benchmark's p99
-                # at 1,000 sockets). Undone at shutdown, so apps started one after another (the
-                # tests) leave nothing uncollectable behind.
-                gc.collect()
+                # at 1,000 sockets). Freezing costs nothing (no collection first: that took a
+                # noticeable time per app in the tests), and it is undone at shutdown, so apps
+                # started one after another leave nothing uncollectable behind.
                 gc.freeze()
                 try:
                     yield AppState(
