@@ -13,6 +13,7 @@ from starlette.templating import Jinja2Templates
 
 from domain.access import Principal
 from domain.db import Database
+from domain.people.actions import SignInLimits
 from domain.people.models import User
 from portal.settings import Settings
 from realtime.hub import Hub
@@ -56,3 +57,13 @@ def session_token_of(conn: HTTPConnection) -> str | None:
 def csrf_token_of(conn: HTTPConnection) -> str:
     value: str = conn.scope.get("state", {}).get("csrf_token", "")
     return value
+
+
+def client_ip(conn: HTTPConnection) -> str:
+    """The address a request came from (as uvicorn's proxy headers set it)."""
+    return conn.client.host if conn.client else "unknown"
+
+
+def sign_in_limits(conn: HTTPConnection) -> SignInLimits:
+    """The failed-attempt limits for a password check: signing in, or changing the password."""
+    return SignInLimits(per_ip=app_state(conn)["settings"].login_ip_limit)

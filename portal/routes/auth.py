@@ -11,7 +11,6 @@ from domain.errors import Throttled
 from domain.people.actions import (
     BAD_CREDENTIALS,
     TOO_MANY_ATTEMPTS,
-    SignInLimits,
     do_count_sign_in_attempt,
     do_end_session,
     do_record_sign_in,
@@ -22,14 +21,10 @@ from portal.auth.cookies import SESSION_COOKIE, SESSION_MAX_AGE, clear_cookie_he
 from portal.auth.guards import safe_next
 from portal.forms import read_form
 from portal.i18n import gettext as _
-from portal.state import app_state, principal_of, session_token_of
+from portal.state import app_state, client_ip, principal_of, session_token_of, sign_in_limits
 
 EMAIL_MAX = 320
 PASSWORD_MAX = 1024
-
-
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def _render(
@@ -74,7 +69,7 @@ async def login(request: Request) -> Response:
 
     ip = client_ip(request)
     now = utcnow()
-    limits = SignInLimits(per_ip=state["settings"].login_ip_limit)
+    limits = sign_in_limits(request)
     try:
         # Counted as a failure before the (slow) password check, so parallel guesses cannot
         # all slip past the limit; a right password clears it below.

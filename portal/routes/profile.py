@@ -10,7 +10,6 @@ from domain.db import utcnow
 from domain.errors import Throttled, ValidationFailed
 from domain.people.actions import (
     TOO_MANY_ATTEMPTS,
-    SignInLimits,
     do_change_password,
     do_count_password_attempt,
     do_update_profile,
@@ -19,8 +18,7 @@ from domain.people.actions import (
 from portal.auth.guards import require_principal
 from portal.forms import read_form
 from portal.i18n import gettext as _
-from portal.routes.auth import client_ip
-from portal.state import app_state, session_token_of, user_of
+from portal.state import app_state, client_ip, session_token_of, sign_in_limits, user_of
 
 NAME_MAX = 200
 PASSWORD_MAX = 1024
@@ -98,7 +96,7 @@ async def change_password(request: Request) -> Response:
         errors.update({k: _(v) for k, v in problems.items()})
     if not errors:
         state = app_state(request)
-        limits = SignInLimits(per_ip=state["settings"].login_ip_limit)
+        limits = sign_in_limits(request)
         try:
             # Counted before the (slow) check, in a transaction of its own that a wrong
             # password does not roll back.
