@@ -8,7 +8,6 @@ unmigrated one fails at once with that instruction instead of answering requests
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -30,6 +29,7 @@ from realtime.pubsub import PubSub
 from realtime.relay import Relay
 from realtime.retention import prune_forever
 from realtime.revocation import SessionGuard
+from realtime.tasks import cancel_and_wait
 from realtime.wakeups import CHANNEL, CommitWakeups
 from search.index import SearchIndex, open_index
 from search.indexer import Indexer
@@ -78,9 +78,7 @@ def make_lifespan(settings: Settings):  # type: ignore[no-untyped-def]
                     )
                 finally:
                     gc.unfreeze()
-                    housekeeping.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await housekeeping
+                    await cancel_and_wait(housekeeping)
         finally:
             await pubsub.disconnect()
             await search.close()
@@ -112,9 +110,7 @@ async def live_delivery(
     try:
         yield hub
     finally:
-        pruning.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await pruning
+        await cancel_and_wait(pruning)
         wakeups.uninstall()
         await wakeups.drain()
         await hub.stop()
@@ -133,6 +129,4 @@ async def search_indexing(
     try:
         yield indexer
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task)

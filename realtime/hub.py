@@ -40,6 +40,7 @@ from domain.db import Database, finish_before_cancel
 from domain.events import GroupChanged, GroupMembershipChanged
 from realtime.connection import IDLE, REVOKED, SHUTDOWN, Connection
 from realtime.relay import LoggedEvent, Relay, max_event_id, pruned_through, read_visible
+from realtime.tasks import cancel_and_wait
 from realtime.wire import encode_text
 
 log = logging.getLogger(__name__)
@@ -107,11 +108,7 @@ class Hub:
             self._tasks.append(asyncio.create_task(loop(), name=name))
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*self._tasks)
         self._tasks.clear()
         for conn in list(self._connections):
             conn.close(SHUTDOWN)
@@ -213,8 +210,11 @@ class Hub:
         while True:
             waiting = self.relay.waiting
             timeout = 0.05 if waiting else self.timing.poll_interval
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a cancellation that
+            # arrives as the event is set, and this loop would then outlive ``stop``.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 await finish_before_cancel(self.step())

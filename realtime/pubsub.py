@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from broadcaster import Broadcast
 
 from realtime.redis_backend import SupervisedRedisBackend
+from realtime.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,8 @@ class PubSub:
 
     async def _try_connect(self) -> bool:
         try:
-            await asyncio.wait_for(self._broadcast.connect(), CONNECT_TIMEOUT)
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                await self._broadcast.connect()
         except (OSError, TimeoutError, ConnectionError, Exception) as exc:
             log.warning("pub/sub %s not reachable: %s", self.scheme, exc)
             return False
@@ -125,10 +127,7 @@ class PubSub:
                 await client.aclose()
 
     async def disconnect(self) -> None:
-        for task in [*self._listeners, *([self._retry_task] if self._retry_task else [])]:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*self._listeners, self._retry_task)
         self._listeners.clear()
         if self._connected:
             with contextlib.suppress(Exception):

@@ -24,6 +24,8 @@ from broadcaster import Event
 from broadcaster._backends.base import BroadcastBackend
 from redis import asyncio as aioredis
 
+from realtime.tasks import cancel_and_wait
+
 log = logging.getLogger(__name__)
 _jitter = random.SystemRandom()  # jitter only; SystemRandom keeps the linter's S311 quiet
 
@@ -49,10 +51,7 @@ class SupervisedRedisBackend(BroadcastBackend):
         self._listener = asyncio.create_task(self._listen_forever(), name="redis-pubsub-listener")
 
     async def disconnect(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
+        await cancel_and_wait(self._listener)
         await self._publisher.aclose()
 
     async def subscribe(self, channel: str) -> None:

@@ -241,8 +241,11 @@ class Indexer:
             except Exception:  # keep following the log whatever one batch did
                 log.exception("search indexer failed; retrying")
                 pause = min(max(pause * 2, 1.0), 10.0)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a cancellation that
+            # arrives as the event is set, and the indexer would then outlive its shutdown.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), pause)
+                async with asyncio.timeout(pause):
+                    await self._wake.wait()
             # Woken soon after a write: let more events gather for the next commit.
             await asyncio.sleep(max(0.0, self._wrote_at + self.commit_seconds - time.monotonic()))
             self._wake.clear()

@@ -155,6 +155,24 @@ def test_every_module_has_a_docstring(package: str) -> None:
     assert missing == []
 
 
+@pytest.mark.parametrize("package", PACKAGES)
+def test_no_asyncio_wait_for(package: str) -> None:
+    """On Python 3.11 ``asyncio.wait_for`` returns the result, dropping the cancellation, when
+    the awaited thing completes in the same loop turn as a cancel: a background loop that waits
+    on a wake-up that way can outlive its shutdown (it hung the test suite's app shutdown on a
+    Redis wake-up). ``asyncio.timeout`` keeps the cancellation."""
+    found = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for path in modules(package)
+        for node in ast.walk(parse(path))
+        if isinstance(node, ast.Attribute)
+        and node.attr == "wait_for"
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "asyncio"
+    ]
+    assert found == [], "use `async with asyncio.timeout(...)` instead of asyncio.wait_for"
+
+
 # --- templates -------------------------------------------------------------------------------
 
 

@@ -48,7 +48,8 @@ def _database_check(state: AppState) -> Callable[[], Awaitable[None]]:
 
 async def _run(name: str, check: Callable[[], Awaitable[None]]) -> dict[str, str]:
     try:
-        await asyncio.wait_for(check(), CHECK_TIMEOUT)
+        async with asyncio.timeout(CHECK_TIMEOUT):
+            await check()
     except Exception as exc:  # a health check reports every failure, whatever its type
         log.warning("health check %s failed: %s: %s", name, type(exc).__name__, exc)
         return {"status": "error"}

@@ -4,6 +4,7 @@ read directly."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Collection, Sequence
 from datetime import timedelta
@@ -189,6 +190,17 @@ async def test_a_slow_client_is_cut_off_and_others_get_everything(db: Database) 
     assert slow.pending == 0, "its buffer is dropped, not kept"
     assert await slow.next() is None
     assert drain(fast) == made
+
+
+async def test_a_wake_up_as_the_hub_stops_does_not_keep_it_running(db: Database) -> None:
+    # Python 3.11's wait_for dropped the stop's cancellation when a wake-up (a Redis message)
+    # arrived in the same loop turn, and the dispatch loop ran on: the app never shut down.
+    stage = Stage(db)
+    await stage.hub.start()
+    await asyncio.sleep(0.1)  # the dispatch loop has read the log and waits for a wake-up
+    stage.hub.nudge()
+    async with asyncio.timeout(5):
+        await stage.hub.stop()
 
 
 async def test_heartbeats_and_idle_cleanup(db: Database) -> None:

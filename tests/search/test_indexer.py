@@ -4,6 +4,7 @@ and repairs every kind of drift; attachments are found by their text."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import zipfile
 
@@ -104,6 +105,28 @@ async def test_ids_committed_out_of_order_are_not_skipped(db: Database, tmp_path
             checkpoint = await load_checkpoint(s)
         assert checkpoint is not None and 7 not in checkpoint.gaps and checkpoint.last == 10
     finally:
+        await index.close()
+
+
+async def test_a_wake_up_as_the_indexer_stops_does_not_keep_it_running(
+    db: Database, tmp_path
+) -> None:
+    # Python 3.11's wait_for dropped the shutdown's cancellation when a wake-up arrived in the
+    # same loop turn, and the indexer ran on.
+    index = EmbeddedIndex(tmp_path / "index")
+    indexer = Indexer(db, index, poll_seconds=30)
+    running = asyncio.create_task(indexer.run())
+    try:
+        async with asyncio.timeout(30):
+            await indexer.ready.wait()
+        await asyncio.sleep(0.1)  # past its first pass, waiting for a wake-up
+        indexer.wake()
+        running.cancel()
+        async with asyncio.timeout(5):
+            await asyncio.gather(running, return_exceptions=True)
+        assert running.cancelled()
+    finally:
+        running.cancel()
         await index.close()
 
 
