@@ -39,6 +39,9 @@ class Event(Base):
 
 class EventAudience(Base):
     __tablename__ = "event_audiences"
+    # The primary key serves a reader's replay (by token); this serves reading an event's
+    # audience with the event and deleting it with the event.
+    __table_args__ = (Index("ix_event_audiences_event_id", "event_id"),)
 
     token: Mapped[str] = mapped_column(String(64), primary_key=True)
     event_id: Mapped[int] = mapped_column(
