@@ -30,7 +30,7 @@ from realtime.relay import Relay
 from realtime.retention import prune_forever
 from realtime.revocation import SessionGuard
 from realtime.tasks import cancel_and_wait
-from realtime.wakeups import CHANNEL, CommitWakeups
+from realtime.wakeups import CommitWakeups
 from search.index import SearchIndex, open_index
 from search.indexer import Indexer
 
@@ -54,9 +54,11 @@ def make_lifespan(settings: Settings):  # type: ignore[no-untyped-def]
                 )
             await pubsub.connect()
             templates = make_templates(auto_reload=settings.debug)
+            wakeups = CommitWakeups(db, pubsub)
             async with (
-                live_delivery(app, settings, db, pubsub, templates) as hub,
-                search_indexing(settings, db, pubsub, search) as indexer,
+                live_delivery(app, settings, db, wakeups, templates) as hub,
+                search_indexing(settings, db, wakeups, search) as indexer,
+                wakeups.installed(),
             ):
                 housekeeping = asyncio.create_task(keep_house_forever(db, settings.data_dir))
                 # Everything loaded so far (modules, the schema, templates, catalogues) lives as
@@ -89,10 +91,14 @@ def make_lifespan(settings: Settings):  # type: ignore[no-untyped-def]
 
 @asynccontextmanager
 async def live_delivery(
-    app: Starlette, settings: Settings, db: Database, pubsub: PubSub, templates: Jinja2Templates
+    app: Starlette,
+    settings: Settings,
+    db: Database,
+    wakeups: CommitWakeups,
+    templates: Jinja2Templates,
 ) -> AsyncIterator[Hub]:
-    """The hub, woken by this process's commits at once and by other processes' through
-    pub/sub, plus the pruning job."""
+    """The hub, woken by every commit's wake-up (this process's and others'), plus the pruning
+    job."""
     guard = SessionGuard(db)
     hub = Hub(
         db,
@@ -103,29 +109,25 @@ async def live_delivery(
         timing=Timing(poll_interval=settings.live_poll_ms / 1000),
     )
     await hub.start()
-    wakeups = CommitWakeups(db, pubsub, hub.nudge)
-    wakeups.install()
-    pubsub.listen(CHANNEL, lambda _message: hub.nudge())
+    wakeups.listen(hub.nudge)
     pruning = asyncio.create_task(prune_forever(db, settings.event_retention_days))
     try:
         yield hub
     finally:
         await cancel_and_wait(pruning)
-        wakeups.uninstall()
-        await wakeups.drain()
         await hub.stop()
 
 
 @asynccontextmanager
 async def search_indexing(
-    settings: Settings, db: Database, pubsub: PubSub, search: SearchIndex
+    settings: Settings, db: Database, wakeups: CommitWakeups, search: SearchIndex
 ) -> AsyncIterator[Indexer]:
     """The search indexer follows the event log in the background, woken by every commit's
     wake-up (this process's and others'); with the embedded index only the process holding the
     writer lock indexes, the others stand by."""
     indexer = Indexer(db, search, files=AttachmentStore(settings.data_dir))
     task = asyncio.create_task(indexer.run(), name="search-indexer")
-    pubsub.listen(CHANNEL, lambda _message: indexer.wake())
+    wakeups.listen(indexer.wake)
     try:
         yield indexer
     finally:

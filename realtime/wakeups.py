@@ -7,6 +7,9 @@ sessions instead: a flush that inserts ``Event`` rows notes their ids on the ses
 that session *commits* the highest id is handed on — never before the commit (a wake-up for an
 event nobody can read yet would be wasted, or worse, skip it) and never after a rollback.
 
+A wake-up says which process committed and the event id (``"<origin> <id>"``); readers use
+it only as a prompt to read the log, never for its content.
+
 Publishing runs in a task after the commit: a Redis outage costs the wake-up, never the write;
 the hubs' polling finds the event a moment later.
 """
@@ -15,7 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+import secrets
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
@@ -66,15 +71,39 @@ def _after_rollback(session: Session, _previous: Any) -> None:
 
 
 class CommitWakeups:
-    """Wire one database's commits to a local callback and a pub/sub channel."""
+    """Wire one database's commits to this process's wake-up callbacks (the hub's, the search
+    indexer's) and, through a pub/sub channel, to every other process's.
 
-    def __init__(self, db: Database, pubsub: PubSub, local: Callable[[], None]) -> None:
+    A wake-up names the process it came from: a process's own commits wake its callbacks at
+    commit time, so the copy that comes back through pub/sub is dropped instead of making every
+    reader look at the log a second time for nothing."""
+
+    def __init__(self, db: Database, pubsub: PubSub) -> None:
         self.db = db
         self.pubsub = pubsub
-        self.local = local
+        self.origin = secrets.token_hex(8)
+        self._callbacks: list[Callable[[], None]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self.published = 0
         self.failed = 0
+
+    def listen(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` after every commit that appended events, in any process, and
+        when pub/sub comes back after an outage (whatever was published meanwhile is lost)."""
+        if not self._callbacks:
+            self.pubsub.listen(CHANNEL, self._heard)
+        self._callbacks.append(callback)
+
+    @asynccontextmanager
+    async def installed(self) -> AsyncIterator[None]:
+        """Hook the database's commits while the context is open; at its end, let the
+        wake-ups still being published finish."""
+        self.install()
+        try:
+            yield
+        finally:
+            self.uninstall()
+            await self.drain()
 
     def install(self) -> None:
         _hooks[id(self.db.engine.sync_engine.pool)] = self._committed
@@ -93,8 +122,17 @@ class CommitWakeups:
             task.cancel()
         await asyncio.gather(*late, return_exceptions=True)
 
+    def _wake(self) -> None:
+        for callback in self._callbacks:
+            callback()
+
+    def _heard(self, message: str) -> None:
+        if message.startswith(self.origin + " "):
+            return  # our own commit: its callbacks ran when it committed
+        self._wake()
+
     def _committed(self, event_id: int) -> None:
-        self.local()
+        self._wake()
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -105,7 +143,7 @@ class CommitWakeups:
 
     async def _publish(self, event_id: int) -> None:
         try:
-            await self.pubsub.publish(CHANNEL, str(event_id))
+            await self.pubsub.publish(CHANNEL, f"{self.origin} {event_id}")
             self.published += 1
         except PubSubUnavailable as exc:
             self.failed += 1
