@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, CompoundSelect, literal_column, select, union_all
+from sqlalchemy import ColumnElement, CompoundSelect, case, literal_column, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.groups.models import GroupMembership, GroupShare, MembershipState
@@ -73,7 +73,9 @@ class Principal:
 
 
 # Tags of the rows ``load_principal``'s one links query returns.
-_EMPLOYEE, _ACCOUNT, _PROJECT, _GROUP = 0, 1, 2, 3
+_EMPLOYEE, _ACCOUNT, _PROJECT, _GROUP, _ROLE = 0, 1, 2, 3, 4
+# A role travels in the links query's integer column as its place in ``Role``.
+_ROLES = tuple(Role)
 
 
 def _tag(tag: int) -> ColumnElement[int]:
@@ -83,9 +85,10 @@ def _tag(tag: int) -> ColumnElement[int]:
 
 def _links_query(kind: UserKind, user_ids: Collection[int]) -> CompoundSelect[int, int, int]:
     """One statement for everything users of one kind are linked to, as ``(tag, user id, id)``
-    rows: their employee or contact's account, their projects and their groups.
+    rows: a staff member's roles (as places in ``Role``), their employee or contact's account,
+    their projects and their groups.
 
-    It runs on every signed-in request (for one user), so it replaces five round trips; each
+    It runs on every signed-in request (for one user), so it replaces six round trips; each
     branch reaches the employee or contact by joining on the user, which is unique on both
     tables.
     """
@@ -93,7 +96,12 @@ def _links_query(kind: UserKind, user_ids: Collection[int]) -> CompoundSelect[in
     active = GroupMembership.user_id.in_(ids) & (GroupMembership.state == MembershipState.ACTIVE)
     if kind is UserKind.STAFF:
         mine = Employee.user_id.in_(ids)
+        role = case(
+            *((UserRole.role == r, literal_column(str(n))) for n, r in enumerate(_ROLES)),
+            else_=literal_column("-1"),
+        )
         return union_all(
+            select(_tag(_ROLE), UserRole.user_id, role).where(UserRole.user_id.in_(ids)),
             select(_tag(_EMPLOYEE), Employee.user_id, Employee.id).where(mine),
             select(_tag(_PROJECT), Employee.user_id, ProjectMember.project_id)
             .join(Employee, Employee.id == ProjectMember.employee_id)
@@ -130,30 +138,27 @@ def _links_query(kind: UserKind, user_ids: Collection[int]) -> CompoundSelect[in
 async def load_principal(session: AsyncSession, user: User) -> Principal:
     """Compute the principal of an active user: their roles, links and audience tokens.
 
-    Two statements for staff (roles, links), one for externals, whose roles never apply.
+    One statement (roles and links); externals' roles never apply.
     """
     return (await load_principals(session, [user]))[user.id]
 
 
 async def load_principals(session: AsyncSession, users: Sequence[User]) -> dict[int, Principal]:
-    """``load_principal`` for many users at once, by user id: one statement for the staff's
-    roles and one per kind of user for their links (a hub re-checks thousands of open sockets
-    this way, not one by one). Callers keep ``users`` to a few hundred per call."""
+    """``load_principal`` for many users at once, by user id: one statement per kind of user
+    (a hub re-checks thousands of open sockets this way, not one by one). Callers keep
+    ``users`` to a few hundred per call."""
     by_kind: dict[UserKind, list[int]] = defaultdict(list)
     for user in users:
         by_kind[user.kind].append(user.id)
     roles: dict[int, set[Role]] = defaultdict(set)
-    if by_kind.get(UserKind.STAFF):
-        for user_id, role in await session.execute(
-            select(UserRole.user_id, UserRole.role).where(
-                UserRole.user_id.in_(by_kind[UserKind.STAFF])
-            )
-        ):
-            roles[user_id].add(role)
     links: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for kind, ids in by_kind.items():
         for tag, user_id, value in await session.execute(_links_query(kind, ids)):
-            links[user_id].append((tag, value))
+            if tag == _ROLE:
+                if value >= 0:
+                    roles[user_id].add(_ROLES[value])
+            else:
+                links[user_id].append((tag, value))
     return {user.id: _principal(user, frozenset(roles[user.id]), links[user.id]) for user in users}
 
 

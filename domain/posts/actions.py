@@ -110,18 +110,20 @@ async def do_create_post(session: AsyncSession, principal: Principal, data: Post
         client_key=client_key,
         created_at=utcnow(),
     )
-    try:
-        async with session.begin_nested():
-            session.add(post)
-            await session.flush()
-    except IntegrityError:
-        # Another request with the same key committed first (the unique constraint says so).
-        existing = (
-            await _by_client_key(session, principal.user_id, client_key) if client_key else None
-        )
-        if existing is None:
-            raise
-        return existing
+    if client_key is None:
+        session.add(post)
+        await session.flush()
+    else:
+        try:
+            async with session.begin_nested():
+                session.add(post)
+                await session.flush()
+        except IntegrityError:
+            # Another request with the same key committed first (the unique constraint says so).
+            existing = await _by_client_key(session, principal.user_id, client_key)
+            if existing is None:
+                raise
+            return existing
     session.add_all(PostRecipient(post_id=post.id, user_id=r) for r in checked.recipient_ids)
     session.add_all(
         PostRecord(post_id=post.id, record_kind=k.value, record_id=i, position=n)
