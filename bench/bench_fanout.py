@@ -284,7 +284,12 @@ def start_app(
         stdout=subprocess.DEVNULL,
         stderr=(data_dir / "serve.log").open("wb"),
     )
-    wait_healthy(f"http://127.0.0.1:{port}/healthz")
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}/healthz")
+    except RuntimeError:
+        process.kill()
+        log = (data_dir / "serve.log").read_text(errors="replace")[-4000:]
+        raise RuntimeError(f"atrium serve did not start; the end of its log:\n{log}") from None
     return process
 
 
