@@ -67,7 +67,6 @@ class Connection:
         "closed_reason",
         "context",
         "floor",
-        "language",
         "last_heard",
         "max_bytes",
         "max_frames",
@@ -83,7 +82,6 @@ class Connection:
         self,
         principal: Principal,
         session_token: str,
-        language: str,
         *,
         context: object = None,
         max_frames: int = MAX_FRAMES,
@@ -93,7 +91,6 @@ class Connection:
         # What the sessions table stores (see domain.people.queries.session_id_for); the token
         # itself is not kept.
         self.session_id = hashlib.sha256(session_token.encode()).hexdigest()
-        self.language = language
         # Whatever the render function needs to know of the socket's page (portal's business).
         self.context = context
         self.max_frames = max_frames

@@ -67,7 +67,7 @@ async def live_socket(websocket: WebSocket) -> None:
     # The socket may stay open for days: drop what only the handshake needed (the ORM user).
     scope_state.pop("user", None)
     await websocket.accept()
-    conn = Connection(principal, token, viewer.language, context=viewer)
+    conn = Connection(principal, token, context=viewer)
     direct = websocket.scope.get("extensions", {}).get(EXTENSION)
     handed_over = False
     try:

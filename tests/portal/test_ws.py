@@ -387,7 +387,7 @@ def test_readers_share_a_render_unless_the_post_singles_them_out() -> None:
             kind=UserKind.STAFF,
             tokens=frozenset({f"user:{user_id}", "role:employee", *tokens}),
         )
-        return Connection(p, f"t{user_id}", language, context=Viewer(language, "http", "h"))
+        return Connection(p, f"t{user_id}", context=Viewer(language, "http", "h"))
 
     facts = PostViewers(
         post_id=1,

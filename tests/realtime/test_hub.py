@@ -74,7 +74,7 @@ class Stage:
     async def connect(
         self, principal: Principal, after: int | None = None, **kw: int
     ) -> Connection:
-        conn = Connection(principal, f"token-{principal.user_id}-{id(principal)}", "en", **kw)
+        conn = Connection(principal, f"token-{principal.user_id}-{id(principal)}", **kw)
         frames = await self.hub.attach(conn, self.hub.horizon if after is None else after)
         assert frames is not None
         for frame in frames:
@@ -134,12 +134,12 @@ async def test_a_pruned_gap_asks_for_a_reload(db: Database) -> None:
     await stage.hub.step()
     async with db.transaction() as session:
         await prune_events(session, utcnow() + timedelta(seconds=1))
-    conn = Connection(person(1, "role:employee"), "t", "en")
+    conn = Connection(person(1, "role:employee"), "t")
     assert await stage.hub.attach(conn, cursor) is None
     # A cursor from the future (a restored database) also starts afresh.
-    assert await stage.hub.attach(Connection(person(2), "u", "en"), 10**9) is None
+    assert await stage.hub.attach(Connection(person(2), "u"), 10**9) is None
     # The newest id itself replays nothing and is fine.
-    assert await stage.hub.attach(Connection(person(3), "v", "en"), stage.hub.horizon) == []
+    assert await stage.hub.attach(Connection(person(3), "v"), stage.hub.horizon) == []
 
 
 async def test_leaving_a_group_stops_its_events_at_once(db: Database) -> None:
@@ -251,7 +251,7 @@ class StandInSocket:
 
 
 def test_a_direct_socket_gets_what_waited_during_its_replay_then_frames_as_they_come() -> None:
-    conn = Connection(person(1), "t", "en")
+    conn = Connection(person(1), "t")
     conn.offer("one", 1)  # dispatched live while the replay was being read
     conn.offer("two", 2)
     conn.mark_replayed({1})  # the replay had 1 already
@@ -265,7 +265,7 @@ def test_a_direct_socket_gets_what_waited_during_its_replay_then_frames_as_they_
 
 
 def test_a_direct_socket_whose_client_stops_reading_is_closed_to_catch_up() -> None:
-    conn = Connection(person(1), "t", "en", max_bytes=1000)
+    conn = Connection(person(1), "t", max_bytes=1000)
     socket = StandInSocket()
     conn.go_direct(socket)
     conn.offer("a", 1)
@@ -278,12 +278,12 @@ def test_a_direct_socket_whose_client_stops_reading_is_closed_to_catch_up() -> N
 
 
 def test_a_direct_socket_revoked_is_told_so_and_one_gone_is_not_written_to() -> None:
-    revoked = Connection(person(1), "t", "en")
+    revoked = Connection(person(1), "t")
     socket = StandInSocket()
     revoked.go_direct(socket)
     revoked.close(REVOKED)
     assert socket.closed_with == (4001, REVOKED)
-    gone = Connection(person(2), "u", "en")
+    gone = Connection(person(2), "u")
     closing = StandInSocket()
     gone.go_direct(closing)
     closing.open = False  # the client left between two frames
