@@ -8,12 +8,18 @@ services, except under ``CI=true`` where their absence fails the run.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+import os
+import re
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+import websockets
 
 from domain.demo.logins import DEMO_PASSWORD, EMPLOYEE
 from tests.conftest import (
@@ -180,3 +186,64 @@ def test_two_workers_with_redis_pubsub(tmp_path: Path) -> None:
                 home = c.get("/")
                 assert home.status_code == 200
                 assert EMPLOYEE.name in home.text
+        asyncio.run(_posts_reach_sockets_on_every_worker(running, cookies))
+
+
+def _connections_to(pid: int, port: int) -> int:
+    """Established TCP connections on ``port`` held by process ``pid`` (from /proc)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    count = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local_port = int(fields[1].rsplit(":", 1)[1], 16)
+        if local_port == port and fields[3] == "01" and fields[9] in inodes:
+            count += 1
+    return count
+
+
+async def _posts_reach_sockets_on_every_worker(server: Server, cookies: dict[str, str]) -> None:
+    """Sockets on both workers get every post, whichever worker took the post: the hubs of one
+    server's workers are woken through Redis like those of separate servers."""
+    workers = _worker_pids(server.process.pid)
+    port = int(server.base_url.rsplit(":", 1)[1])
+    async with httpx.AsyncClient(base_url=server.base_url, cookies=cookies, timeout=10) as c:
+        home = (await c.get("/")).text
+    csrf, cursor = CSRF_RE.search(home), re.search(r'data-live-after="(\d+)"', home)
+    assert csrf and cursor
+    headers = {"Origin": server.base_url, "Cookie": f"atrium_session={cookies['atrium_session']}"}
+    url = f"{server.base_url.replace('http://', 'ws://')}/ws?after={cursor[1]}"
+    sockets: list[websockets.ClientConnection] = []
+    try:
+        # Each connection goes to whichever worker accepts it first: open them until both hold
+        # some (a socket's handshake is done once connect returns, so /proc shows it).
+        while len(sockets) < 4 or not all(_connections_to(pid, port) for pid in workers):
+            assert len(sockets) < 60, "every socket landed on the same worker"
+            sockets.append(
+                await websockets.connect(url, additional_headers=headers, open_timeout=10)
+            )
+        posted = []
+        for n in range(4):  # a fresh connection each: the posts, too, go to either worker
+            async with httpx.AsyncClient(
+                base_url=server.base_url,
+                cookies=cookies,
+                headers={"X-CSRF-Token": csrf[1]},
+                timeout=10,
+            ) as poster:
+                made = await poster.post("/api/v1/posts", json={"body": f"to all workers {n}"})
+                assert made.status_code == 201, made.text
+                posted.append(f"post-{made.json()['id']}")
+        for socket in sockets:
+            seen: list[str] = []
+            async with asyncio.timeout(10):
+                while seen != posted:
+                    frame = json.loads(await socket.recv())
+                    if frame["kind"] == "post.created":
+                        seen.append(frame["target"])
+    finally:
+        for socket in sockets:
+            await socket.close()
