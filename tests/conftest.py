@@ -148,6 +148,30 @@ AsgiApp = ASGIApp
 SHUTDOWN_LIMIT = 60.0
 
 
+def _innermost(coro: object) -> str:
+    """Where a suspended coroutine really waits: the end of its chain of awaits (a task's own
+    stack shows only its outermost frame)."""
+    where = "not started"
+    while coro is not None:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "ag_frame", None)
+        if frame is not None:
+            where = f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "ag_await", None)
+    return where
+
+
+def _stuck(stopping: asyncio.Task[bool | None]) -> str:
+    """Every task's stack, then one line per task naming where it waits, ending with the
+    shutdown's own: the end is what a CI log that shows only its tail keeps."""
+    stacks, summary = io.StringIO(), []
+    tasks = sorted(asyncio.all_tasks(), key=lambda task: task is stopping)
+    for task in tasks:
+        task.print_stack(file=stacks)
+        summary.append(f"  {task.get_name()}: waiting at {_innermost(task.get_coro())}")
+    stopping.cancel()
+    return f"{stacks.getvalue()}\nwhere each task waits (the shutdown last):\n" + "\n".join(summary)
+
+
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[AsgiApp]:
     """The real app with its lifespan run, as an ASGI callable that hands each request the
@@ -171,11 +195,7 @@ async def app(settings: Settings) -> AsyncIterator[AsgiApp]:
         stopping = asyncio.ensure_future(lifespan.__aexit__(None, None, None))
         done, _pending = await asyncio.wait({stopping}, timeout=SHUTDOWN_LIMIT)
         if not done:
-            stacks = io.StringIO()
-            for task in asyncio.all_tasks():
-                task.print_stack(file=stacks)
-            stopping.cancel()
-            pytest.fail(f"the app did not stop within {SHUTDOWN_LIMIT} s:\n{stacks.getvalue()}")
+            pytest.fail(f"the app did not stop within {SHUTDOWN_LIMIT} s:\n{_stuck(stopping)}")
         stopping.result()
 
 
