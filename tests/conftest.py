@@ -24,12 +24,14 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from argon2 import profiles as argon2_profiles
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from domain.db import Database
 from domain.models import metadata
+from domain.people import passwords
 from domain.people.actions import do_create_user
 from domain.people.models import Role, User, UserKind
 from portal.app import create_app
@@ -42,6 +44,13 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("ATRIUM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PASSWORD = "correct horse battery"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Real argon2id, at its cheapest profile: key stretching took a quarter of the suite's time.
+    # Servers the tests start as processes keep the recommended parameters, and
+    # test_login checks the upgrade to them.
+    passwords.use_parameters(argon2_profiles.CHEAPEST)
 
 
 def reachable(url: str, default_port: int) -> bool:
