@@ -127,6 +127,24 @@ class GroupMembershipChanged(DomainEvent):
 
 
 @dataclass(frozen=True)
+class UserAccessChanged(DomainEvent):
+    """What a user may see changed outside any group: their roles ("roles"), or their account
+    was deactivated or activated again ("active"). Open sockets of theirs are re-checked before
+    the next event goes out, instead of at the hub's periodic refresh."""
+
+    kind: ClassVar[str] = "user.access_changed"
+    user_id: int
+    fields: tuple[str, ...]
+
+    def payload(self) -> dict[str, Any]:
+        return {"user_id": self.user_id, "fields": list(self.fields)}
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> UserAccessChanged:
+        return cls(payload["user_id"], tuple(payload["fields"]))
+
+
+@dataclass(frozen=True)
 class PostCreated(DomainEvent):
     """A post (or a share, or company news) was made."""
 
@@ -205,6 +223,7 @@ CATALOGUE: dict[str, type[DomainEvent]] = {
         RecordUpdated,
         GroupChanged,
         GroupMembershipChanged,
+        UserAccessChanged,
         PostCreated,
         PostChanged,
         PostDeleted,

@@ -12,9 +12,11 @@ Three tasks run beside the sockets:
   commit) and every ``poll_interval`` seconds anyway, for whatever the wake-ups missed;
 - the guard re-checks every socket's session every ``revalidate_interval`` seconds (one query
   for all of them) and closes those whose session ended — logout, revocation, deactivation — and
-  reloads principals every ``refresh_interval`` seconds (role changes). A group membership event
-  reloads its user's principals at once, before any later event is dispatched, and a group change
-  (e.g. no longer shared with an account) reloads the customers and partners in that group;
+  reloads principals every ``refresh_interval`` seconds (for changes no event names, such as a
+  project team changed by an import). A group membership event and a user access event (roles,
+  deactivation) reload that user's principals at once, before any later event is dispatched, and
+  a group change (e.g. no longer shared with an account) reloads the customers and partners in
+  that group;
 - housekeeping sends heartbeats (every 30–45 s, jittered so thousands of sockets do not wake
   together) and closes sockets whose client has gone quiet.
 
@@ -37,7 +39,7 @@ from dataclasses import dataclass
 
 from domain.access import Principal
 from domain.db import Database, finish_before_cancel
-from domain.events import GroupChanged, GroupMembershipChanged
+from domain.events import GroupChanged, GroupMembershipChanged, UserAccessChanged
 from realtime.connection import IDLE, REVOKED, SHUTDOWN, Connection
 from realtime.relay import LoggedEvent, Relay, max_event_id, pruned_through, read_visible
 from realtime.tasks import cancel_and_wait
@@ -68,6 +70,10 @@ class Timing:
     heartbeat: tuple[float, float] = (30.0, 45.0)
     idle_timeout: float = 120.0
     housekeeping_interval: float = 1.0
+
+
+# Kinds after which the sockets of the user they name are re-checked before anything else goes out.
+_RELOADS_ITS_USER = frozenset({GroupMembershipChanged.kind, UserAccessChanged.kind})
 
 
 class Hub:
@@ -237,7 +243,7 @@ class Hub:
     async def dispatch(self, event: LoggedEvent) -> None:
         self._in_flight = event.id
         try:
-            if event.kind == GroupMembershipChanged.kind:
+            if event.kind in _RELOADS_ITS_USER:
                 await self._reload_user(int(event.payload["user_id"]))
             elif event.kind == GroupChanged.kind:
                 # Unsharing a group from an account takes its token from that account's
@@ -305,7 +311,7 @@ class Hub:
                 self.remove(conn)
 
     async def refresh_principals(self) -> None:
-        """Reload every connection's principal, for changes no event names (roles, projects).
+        """Reload every connection's principal, for changes no event names (project teams).
         Batched (``PrincipalLoader``): a few statements per few hundred sockets, not per user."""
         conns = [c for c in self._connections if not c.closed]
         if conns:

@@ -10,8 +10,8 @@ manage and of their projects; an account by the partners on its projects): for t
 documents that *held* a token before the change are found in the index itself
 (``ids_with_token``), and the ones that should hold it now in the database.
 
-Membership changes need nothing here: they change a principal's tokens, not any document, and
-every query is filtered by the caller's current tokens.
+Membership and access changes (roles, activation) need nothing here: they change a principal's
+tokens, not any document, and every query is filtered by the caller's current tokens.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ class Collector:
             self._posts.add(int(payload["post_id"]))
         elif kind in ("comment.added", "comment.changed", "comment.deleted"):
             self.add("comment", [int(payload["comment_id"])])
-        # Reactions, votes and memberships change no document.
+        # Reactions, votes, memberships and access changes change no document.
 
     async def resolve(self) -> Targets:
         if self._accounts:

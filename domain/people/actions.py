@@ -15,7 +15,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.access import user_token
 from domain.errors import NotFound, Throttled, ValidationFailed
+from domain.events import UserAccessChanged, record_event
 from domain.people import passwords
 from domain.people.models import (
     LANGUAGES,
@@ -317,11 +319,22 @@ async def do_change_password(
     await do_end_all_sessions(session, user.id, except_token=keep_session)
 
 
-async def do_set_user_active(session: AsyncSession, user_id: int, active: bool) -> None:
-    """Activate or deactivate a user; deactivation ends every session at once."""
+async def do_set_user_active(
+    session: AsyncSession, user_id: int, active: bool, *, actor_id: int | None = None
+) -> None:
+    """Activate or deactivate a user; deactivation ends every session at once, and the live
+    hub closes their open sockets before it sends the next event."""
     user = await session.get(User, user_id)
     if user is None:
         raise NotFound(f"user {user_id}")
+    changed = user.is_active != active
     user.is_active = active
     if not active:
         await do_end_all_sessions(session, user_id)
+    if changed:
+        await record_event(
+            session,
+            UserAccessChanged(user_id, ("active",)),
+            {user_token(user_id)},
+            actor_id=actor_id,
+        )

@@ -36,9 +36,9 @@ from sqlalchemy import ColumnElement, String, and_, func, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.access import Principal
+from domain.access import Principal, user_token
 from domain.errors import NotFound, ValidationFailed
-from domain.events import RecordUpdated, record_event
+from domain.events import RecordUpdated, UserAccessChanged, record_event
 from domain.groups.mandatory import do_sync_mandatory_user
 from domain.matching import contains_or_all
 from domain.people import passwords
@@ -366,6 +366,14 @@ async def do_set_roles(
     session.add_all(UserRole(user_id=user.id, role=role) for role in sorted(roles - current))
     await session.flush()
     await do_sync_mandatory_user(session, user.id, actor_id=principal.user_id)
+    # Roles carry audience tokens (HR, admins, communication): the user's open sockets are
+    # re-checked before the next event goes out.
+    await record_event(
+        session,
+        UserAccessChanged(user.id, ("roles",)),
+        {user_token(user.id)},
+        actor_id=principal.user_id,
+    )
     return True
 
 
@@ -385,7 +393,7 @@ async def do_set_active(
     check_set_active(principal, user, active)
     if user.is_active == active:
         return False
-    await do_set_user_active(session, user.id, active)
+    await do_set_user_active(session, user.id, active, actor_id=principal.user_id)
     await do_sync_mandatory_user(session, user.id, actor_id=principal.user_id)
     contact_id = await session.scalar(select(Contact.id).where(Contact.user_id == user.id))
     if contact_id is not None:
@@ -580,7 +588,7 @@ async def do_grant_portal_access(
             user.password_hash = await asyncio.to_thread(passwords.hash_password, password)
             await do_end_all_sessions(session, user.id)
         if not user.is_active:
-            await do_set_user_active(session, user.id, True)
+            await do_set_user_active(session, user.id, True, actor_id=principal.user_id)
     if not had_access:
         await _log_portal_access(session, principal, contact.id, False, True, now)
     return user
@@ -595,6 +603,6 @@ async def do_revoke_portal_access(
     access = await _contact_access(session, contact)
     if access.user is None or not access.user.is_active:
         return False
-    await do_set_user_active(session, access.user.id, False)
+    await do_set_user_active(session, access.user.id, False, actor_id=principal.user_id)
     await _log_portal_access(session, principal, contact.id, True, False, now)
     return True

@@ -285,6 +285,7 @@ RENDERERS: dict[str, Render] = {
     "record.updated": render_nothing,
     "group.changed": render_nothing,
     "group.membership_changed": render_nothing,
+    "user.access_changed": render_nothing,
     "post.created": render_post,
     "post.changed": render_post,
     "post.deleted": render_post_deleted,

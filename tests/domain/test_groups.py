@@ -66,9 +66,13 @@ async def tokens(db: Database, user: User) -> frozenset[str]:
     return (await principal_of(db, user)).tokens
 
 
-async def last_event(db: Database) -> tuple[str, dict[str, Any], set[str]]:
+async def last_event(db: Database, kind: str | None = None) -> tuple[str, dict[str, Any], set[str]]:
+    """The newest event (of ``kind``, if given): its kind, payload and audience."""
     async with db.session() as session:
-        event = await session.scalar(select(Event).order_by(Event.id.desc()).limit(1))
+        newest = select(Event).order_by(Event.id.desc()).limit(1)
+        if kind is not None:
+            newest = newest.where(Event.kind == kind)
+        event = await session.scalar(newest)
         assert event is not None
         audience = set(
             (
@@ -768,11 +772,13 @@ async def test_role_changes_and_activation_resync_mandatory_groups(
     # A role given by an administrator takes the user in at once, and taking it away lets go.
     await act(db, admin, people_admin.do_set_roles, staff.id, frozenset({Role.HR}))
     assert f"group:{hr_group}" in await tokens(db, staff)
-    kind, payload, _ = await last_event(db)
-    assert (kind, payload["user_id"], payload["state"]) == (
-        "group.membership_changed",
-        staff.id,
-        "active",
+    _, joined, _ = await last_event(db, "group.membership_changed")
+    assert (joined["user_id"], joined["state"]) == (staff.id, "active")
+    # The role change itself is told to the user's open sockets, which are re-checked.
+    assert await last_event(db) == (
+        "user.access_changed",
+        {"user_id": staff.id, "fields": ["roles"]},
+        {f"user:{staff.id}"},
     )
     await act(db, admin, people_admin.do_set_roles, staff.id, frozenset())
     assert await state_of(db, hr_group, staff) is None

@@ -18,12 +18,13 @@ import websockets
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.access import Principal, load_principal
+from domain.access import HR, Principal, load_principal
 from domain.db import utcnow
-from domain.events import CATALOGUE, Event, GroupChanged, record_event
+from domain.events import CATALOGUE, Event, GroupChanged, RecordUpdated, record_event
 from domain.groups.actions import do_create_group
 from domain.groups.membership import do_add_member, do_remove_member
 from domain.people.actions import do_set_user_active
+from domain.people.admin import do_set_roles
 from domain.people.models import Role, User, UserKind
 from domain.posts.actions import PostInput, do_create_post, do_delete_post, do_edit_post
 from domain.posts.comments import do_add_comment, do_delete_comment, do_edit_comment
@@ -117,6 +118,34 @@ async def test_logout_elsewhere_closes_the_socket_within_5_seconds(
         assert out.status_code == 303
     assert await socket.closed_code() == 4001
     assert time.monotonic() - started < 5
+
+
+async def test_a_role_taken_away_stops_its_events_before_the_next_one_goes_out(
+    live: LiveApp, make_user: UserFactory
+) -> None:
+    admin = await principal(live, await make_user(roles=frozenset({Role.ADMIN})))
+    hr = await make_user(roles=frozenset({Role.HR}))
+    socket = await live.connect(await live.sign_in(hr.email))
+
+    async def hr_event() -> int:
+        async with live.db.transaction() as session:
+            event = await record_event(
+                session, RecordUpdated("employee", 1, ("salary",)), {HR}, actor_id=None
+            )
+            return event.id
+
+    seen = await hr_event()
+    assert ids(await socket.until(seen))[-1] == seen  # the control: HR events reach them
+    async with live.db.transaction() as session:
+        assert await do_set_roles(session, admin, hr.id, frozenset())
+    # No sleep, no wait for the hub's periodic refresh: the very next event is already judged
+    # by the new roles.
+    hidden = await hr_event()
+    marker = await live.marker(hr.id)
+    got = await socket.until(marker)
+    assert [f["kind"] for f in got] == ["user.access_changed", "record.updated"]
+    assert hidden not in ids(got)
+    await socket.close()
 
 
 async def test_under_atrium_serve_the_hub_writes_to_the_socket_itself(
@@ -361,6 +390,10 @@ async def test_no_event_kind_leaks_to_outsiders(live: LiveApp, make_user: UserFa
         ),
     )
     await step("post.deleted", lambda s: do_delete_post(s, member, post_ids[0]))
+    await step(
+        "user.access_changed",
+        lambda s: do_set_roles(s, admin, cast.member.id, frozenset({Role.HR})),
+    )
     end = await last_event_id(live)
     await heard.close()
 

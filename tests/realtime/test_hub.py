@@ -11,7 +11,12 @@ from datetime import timedelta
 
 from domain.access import Principal
 from domain.db import Database, utcnow
-from domain.events import GroupMembershipChanged, RecordUpdated, record_event
+from domain.events import (
+    GroupMembershipChanged,
+    RecordUpdated,
+    UserAccessChanged,
+    record_event,
+)
 from domain.people.models import UserKind
 from realtime.connection import GONE, REVOKED, SLOW, Connection
 from realtime.hub import HEARTBEAT, Frames, Hub, Timing
@@ -161,6 +166,21 @@ async def test_leaving_a_group_stops_its_events_at_once(db: Database) -> None:
     await stage.hub.step()
     assert drain(member) == [removal.id], "the removal itself, then nothing of the group"
     assert after not in drain(member)
+
+
+async def test_a_role_change_stops_its_audience_at_once(db: Database) -> None:
+    stage = Stage(db)
+    await stage.start()
+    hr = await stage.connect(person(1, "hr"))
+    stage.principals[1] = person(1)  # what the database now says: the HR role is gone
+    async with db.transaction() as session:
+        change = await record_event(
+            session, UserAccessChanged(1, ("roles",)), {"user:1"}, actor_id=None
+        )
+    after = await stage.event("hr")
+    await stage.hub.step()
+    assert drain(hr) == [change.id], "the change itself, then nothing for HR"
+    assert after not in drain(hr)
 
 
 async def test_ended_sessions_are_closed_by_revalidation(db: Database) -> None:
