@@ -35,17 +35,19 @@ from domain.db import utcnow
 from domain.errors import NotFound, ValidationFailed
 from domain.people.admin import (
     check_create_staff_user,
-    contact_access,
     do_create_staff_user,
-    do_grant_portal_access,
-    do_revoke_portal_access,
     do_set_active,
     do_set_roles,
-    find_contacts,
     list_users,
     user_detail,
 )
 from domain.people.models import LANGUAGES, Role
+from domain.people.portal_access import (
+    contact_access,
+    do_grant_portal_access,
+    do_revoke_portal_access,
+    find_contacts,
+)
 from portal.auth.guards import require_principal
 from portal.errors import error_response
 from portal.forms import read_form

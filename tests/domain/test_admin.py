@@ -13,7 +13,7 @@ from domain.access import HR, Principal, load_principal
 from domain.db import Database
 from domain.errors import NotFound, ValidationFailed
 from domain.events import Event
-from domain.people import admin
+from domain.people import admin, admin_guards, portal_access
 from domain.people.actions import do_create_user, do_start_session
 from domain.people.models import AuthSession, Role, User, UserKind
 from domain.people.queries import authenticate, user_for_session
@@ -98,20 +98,20 @@ async def test_only_administrators_administer(db: Database) -> None:
             with pytest.raises(NotFound):
                 await admin.user_detail(session, nobody, staff.id, NOW)
             with pytest.raises(NotFound):
-                await admin.contact_access(session, nobody, contact_id)
+                await portal_access.contact_access(session, nobody, contact_id)
             with pytest.raises(NotFound):
-                await admin.find_contacts(session, nobody, "carla")
+                await portal_access.find_contacts(session, nobody, "carla")
         async with db.transaction() as session:
             with pytest.raises(NotFound):
                 await admin.do_set_roles(session, nobody, user.id, frozenset({Role.ADMIN}))
             with pytest.raises(NotFound):
                 await admin.do_set_active(session, nobody, staff.id, False, NOW)
             with pytest.raises(NotFound):
-                await admin.do_grant_portal_access(
+                await portal_access.do_grant_portal_access(
                     session, nobody, contact_id, email="", password=SECRET, now=NOW
                 )
             with pytest.raises(NotFound):
-                await admin.do_revoke_portal_access(session, nobody, contact_id, NOW)
+                await portal_access.do_revoke_portal_access(session, nobody, contact_id, NOW)
     assert HR not in (await principal_of(db, customer.id)).tokens
 
 
@@ -274,7 +274,7 @@ async def test_a_new_staff_user_is_checked_field_by_field(db: Database, boss: Pr
                 password=SECRET,
                 roles=frozenset(),
             )
-        assert refused.value.errors == {"email": admin.EMAIL_TAKEN}
+        assert refused.value.errors == {"email": admin_guards.EMAIL_TAKEN}
         user = await admin.do_create_staff_user(
             session,
             boss,
@@ -298,11 +298,11 @@ async def test_portal_access_is_granted_revoked_and_logged(
 ) -> None:
     contact_id = await new_contact(db, account_type, email="Carla@Acme.example")
     async with db.session() as session:
-        access = await admin.contact_access(session, boss, contact_id)
+        access = await portal_access.contact_access(session, boss, contact_id)
         assert access.user is None and not access.has_access and access.kind is kind
 
     async with db.transaction() as session:
-        user = await admin.do_grant_portal_access(
+        user = await portal_access.do_grant_portal_access(
             session, boss, contact_id, email="", password=SECRET, now=NOW
         )
     assert (user.email, user.name, user.kind) == ("carla@acme.example", "Carla Contact", kind)
@@ -316,7 +316,7 @@ async def test_portal_access_is_granted_revoked_and_logged(
 
     # Granting again changes nothing and logs nothing.
     async with db.transaction() as session:
-        again = await admin.do_grant_portal_access(
+        again = await portal_access.do_grant_portal_access(
             session, boss, contact_id, email="other@acme.example", password="", now=NOW
         )
         assert again.id == user.id
@@ -324,8 +324,8 @@ async def test_portal_access_is_granted_revoked_and_logged(
     assert len(await portal_log(db, contact_id)) == 1
 
     async with db.transaction() as session:
-        assert await admin.do_revoke_portal_access(session, boss, contact_id, NOW)
-        assert not await admin.do_revoke_portal_access(session, boss, contact_id, NOW)
+        assert await portal_access.do_revoke_portal_access(session, boss, contact_id, NOW)
+        assert not await portal_access.do_revoke_portal_access(session, boss, contact_id, NOW)
     async with db.session() as session:
         assert await user_for_session(session, token, NOW) is None
         assert await authenticate(session, user.email, SECRET) is None
@@ -336,7 +336,7 @@ async def test_portal_access_is_granted_revoked_and_logged(
 
     # A new grant brings the same user back, here with a new password.
     async with db.transaction() as session:
-        back = await admin.do_grant_portal_access(
+        back = await portal_access.do_grant_portal_access(
             session, boss, contact_id, email="", password="a brand new secret", now=NOW
         )
     assert back.id == user.id
@@ -359,7 +359,7 @@ async def test_deactivating_a_contacts_login_is_logged_on_the_contact(
 ) -> None:
     contact_id = await new_contact(db, email="carla@acme.example")
     async with db.transaction() as session:
-        user = await admin.do_grant_portal_access(
+        user = await portal_access.do_grant_portal_access(
             session, boss, contact_id, email="", password=SECRET, now=NOW
         )
     async with db.transaction() as session:
@@ -391,7 +391,7 @@ async def test_a_grant_with_bad_input_changes_nothing(db: Database, boss: Princi
     for contact_id, email, password, fields in cases:
         async with db.transaction() as session:
             with pytest.raises(ValidationFailed) as refused:
-                await admin.do_grant_portal_access(
+                await portal_access.do_grant_portal_access(
                     session, boss, contact_id, email=email, password=password, now=NOW
                 )
         assert set(refused.value.errors) == fields, (email, password)
@@ -399,7 +399,7 @@ async def test_a_grant_with_bad_input_changes_nothing(db: Database, boss: Princi
         assert await session.scalar(select(func.count()).select_from(User)) == 2
         assert await session.scalar(select(func.count()).select_from(RecordChange)) == 0
     async with db.transaction() as session:
-        assert not await admin.do_revoke_portal_access(session, boss, no_email, NOW)
+        assert not await portal_access.do_revoke_portal_access(session, boss, no_email, NOW)
 
 
 async def test_ids_out_of_range_are_not_found(db: Database, boss: Principal) -> None:
@@ -408,26 +408,26 @@ async def test_ids_out_of_range_are_not_found(db: Database, boss: Principal) -> 
             with pytest.raises(NotFound):
                 await admin.user_detail(session, boss, bad, NOW)
             with pytest.raises(NotFound):
-                await admin.contact_access(session, boss, bad)
+                await portal_access.contact_access(session, boss, bad)
         async with db.transaction() as session:
             with pytest.raises(NotFound):
                 await admin.do_set_active(session, boss, bad, True, NOW)
             with pytest.raises(NotFound):
-                await admin.do_revoke_portal_access(session, boss, bad, NOW)
+                await portal_access.do_revoke_portal_access(session, boss, bad, NOW)
 
 
 async def test_find_contacts_shows_their_access(db: Database, boss: Principal) -> None:
     granted = await new_contact(db, email="carla@acme.example")
     await new_contact(db, AccountType.PARTNER, email="carla@partner.example")
     async with db.transaction() as session:
-        await admin.do_grant_portal_access(
+        await portal_access.do_grant_portal_access(
             session, boss, granted, email="", password=SECRET, now=NOW
         )
     async with db.session() as session:
-        assert (await admin.find_contacts(session, boss, "  ")).rows == []
-        found = await admin.find_contacts(session, boss, "CARLA", limit=1)
+        assert (await portal_access.find_contacts(session, boss, "  ")).rows == []
+        found = await portal_access.find_contacts(session, boss, "CARLA", limit=1)
         assert found.more and len(found.rows) == 1
-        rows = (await admin.find_contacts(session, boss, "carla")).rows
+        rows = (await portal_access.find_contacts(session, boss, "carla")).rows
     assert [(r.email, r.has_access) for r in rows] == [
         ("carla@acme.example", True),
         ("carla@partner.example", False),
@@ -439,12 +439,12 @@ async def test_a_new_password_on_a_granted_login_ends_its_sessions(
 ) -> None:
     contact_id = await new_contact(db, email="carla@acme.example")
     async with db.transaction() as session:
-        user = await admin.do_grant_portal_access(
+        user = await portal_access.do_grant_portal_access(
             session, boss, contact_id, email="", password=SECRET, now=NOW
         )
         token = await do_start_session(session, user, NOW)
     async with db.transaction() as session:
-        await admin.do_grant_portal_access(
+        await portal_access.do_grant_portal_access(
             session, boss, contact_id, email="", password="a brand new secret", now=NOW
         )
     async with db.session() as session:
