@@ -67,11 +67,44 @@
     });
   }
 
+  function byId(root, id) {
+    return root.querySelector('[id="' + id.replace(/["\\]/g, "\\$&") + '"]');
+  }
+
+  // What the reader opened or typed inside a region is theirs, not the frame's. An element marked
+  // data-live-keep (a post's share form, its expanded comments) that has content moves into the
+  // new HTML in place of its empty namesake; text typed and not sent yet is carried over to the
+  // field with the same id; the focus stays where it was.
   function replace(element, html) {
     var content = fragment(html);
+    var focused = element.contains(document.activeElement) ? document.activeElement : null;
+    element.querySelectorAll("[data-live-keep]").forEach(function (kept) {
+      if (!kept.id || !kept.firstElementChild) return;
+      var slot = byId(content, kept.id);
+      if (slot && !slot.firstElementChild) slot.replaceWith(kept);
+    });
+    var typed = [];
+    element.querySelectorAll("textarea[id], input[id]").forEach(function (field) {
+      if (field.type !== "hidden" && field.value !== field.defaultValue) {
+        typed.push({ id: field.id, value: field.value });
+      }
+    });
+    var caret = focused && typeof focused.selectionStart === "number"
+      ? [focused.selectionStart, focused.selectionEnd] : null;
     var nodes = Array.prototype.slice.call(content.childNodes);
     element.replaceWith(content);
+    typed.forEach(function (entry) {
+      var twin = document.getElementById(entry.id);
+      if (twin) twin.value = entry.value;
+    });
     activate(nodes);
+    if (!focused) return;
+    var target = document.contains(focused) ? focused : focused.id && document.getElementById(focused.id);
+    if (!target) return;
+    target.focus();
+    if (caret && typeof target.setSelectionRange === "function") {
+      try { target.setSelectionRange(caret[0], caret[1]); } catch (e) { /* not a text field */ }
+    }
   }
 
   function timelineLists(timelines) {

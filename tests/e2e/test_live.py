@@ -4,6 +4,8 @@ Daan (employee) writes; Anna (admin) watches. A new post shows as a "1 new post"
 timeline and appears when she clicks it; on the post's page a comment and a reaction count appear
 without reload. Then her socket is cut (``window.atrium.live.pause()``, the debugging hook of
 static/js/live.js), Daan makes 50 posts, the socket comes back, and all 50 appear once, in order.
+Live frames re-render whole regions, yet what the reader opened (a share form, the comments) and
+typed (a comment not sent yet) stays, with the focus.
 """
 
 from __future__ import annotations
@@ -106,3 +108,37 @@ async def test_fifty_posts_made_while_cut_off_appear_once_in_order(open_tab: Ope
     texts = await page.locator(".timeline-list article.post .post-body").all_inner_texts()
     assert [int(re.sub(r"\D", "", t)) for t in texts[:50]] == list(range(49, -1, -1))
     reader.assert_clean()
+
+
+async def test_what_the_reader_opened_or_typed_survives_live_updates(open_tab: OpenTab) -> None:
+    writer = await signed_in(open_tab, EMPLOYEE.email)
+    reader = await signed_in(open_tab, ADMIN.email)
+    post = await api(writer.page, "POST", "/api/v1/posts", {"body": "Before the edit"})
+    page = reader.page
+    await page.goto(f"/posts/{post['id']}")
+    await live(page)
+    article = page.locator(f"#post-{post['id']}")
+    await article.get_by_role("link", name="Share").click()
+    share_form = page.locator(f"#share-{post['id']} form.share-form")
+    await expect(share_form).to_be_visible()
+    draft = page.locator(f"#comment-body-{post['id']}-new")
+    await draft.fill("Half a thought")
+
+    # The author edits the post: its whole region is re-rendered live, without comments and
+    # without a share form; what the reader had open and typed stays.
+    token = await writer.page.locator('meta[name="csrf-token"]').get_attribute("content")
+    edited = await writer.page.request.post(
+        f"/posts/{post['id']}/edit", form={"csrf_token": token or "", "body": "After the edit"}
+    )
+    assert edited.ok, await edited.text()
+    await expect(article.locator(".post-body")).to_have_text("After the edit")
+    await expect(share_form).to_be_visible()
+    await expect(draft).to_have_value("Half a thought")
+    await expect(draft).to_be_focused()
+
+    # A colleague's comment re-renders the comments region: the draft is still there.
+    await api(writer.page, "POST", f"/api/v1/posts/{post['id']}/comments", {"body": "Me first"})
+    await expect(page.locator(f"#comments-{post['id']}")).to_contain_text("Me first")
+    await expect(draft).to_have_value("Half a thought")
+    reader.assert_clean()
+    writer.assert_clean()
