@@ -8,7 +8,6 @@ unmigrated one fails at once with that instruction instead of answering requests
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +17,7 @@ from starlette.templating import Jinja2Templates
 
 from domain.db import Database
 from domain.posts.storage import AttachmentStore
+from portal.collector import serving_collector
 from portal.housekeeping import keep_house_forever
 from portal.live.render import LiveRenderer
 from portal.migrate import schema_is_current
@@ -61,25 +61,18 @@ def make_lifespan(settings: Settings):  # type: ignore[no-untyped-def]
                 wakeups.installed(),
             ):
                 housekeeping = asyncio.create_task(keep_house_forever(db, settings.data_dir))
-                # Everything loaded so far (modules, the schema, templates, catalogues) lives as
-                # long as the app: keep it out of the collector's full passes, which walked it all
-                # and stalled requests and live delivery for ~0.1 s (the fan-out benchmark's p99
-                # at 1,000 sockets). Freezing costs nothing (no collection first: that took a
-                # noticeable time per app in the tests), and it is undone at shutdown, so apps
-                # started one after another leave nothing uncollectable behind.
-                gc.freeze()
                 try:
-                    yield AppState(
-                        settings=settings,
-                        db=db,
-                        pubsub=pubsub,
-                        search=search,
-                        templates=templates,
-                        hub=hub,
-                        search_indexer=indexer,
-                    )
+                    with serving_collector():
+                        yield AppState(
+                            settings=settings,
+                            db=db,
+                            pubsub=pubsub,
+                            search=search,
+                            templates=templates,
+                            hub=hub,
+                            search_indexer=indexer,
+                        )
                 finally:
-                    gc.unfreeze()
                     await cancel_and_wait(housekeeping)
         finally:
             await pubsub.disconnect()
