@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, Enum, MetaData, event
+from sqlalchemy import ColumnElement, DateTime, Enum, MetaData, Select, event, select
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -26,6 +26,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+
+from domain.errors import NotFound
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -37,6 +39,7 @@ NAMING_CONVENTION = {
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 T = TypeVar("T")
+R = TypeVar("R", bound="Base")
 
 
 class Base(DeclarativeBase):
@@ -91,6 +94,24 @@ async def finish_before_cancel(work: Awaitable[T]) -> T:
         with contextlib.suppress(Exception):
             await task
         raise
+
+
+async def locked_row(
+    session: AsyncSession, model: type[R], row_id: int, *where: ColumnElement[bool]
+) -> R:
+    """The row ``row_id`` of ``model`` (meeting ``where``), read afresh and locked until the
+    transaction ends, so that two writers to it take turns (``SELECT … FOR UPDATE`` on
+    PostgreSQL; SQLite's writers queue anyway). ``NotFound`` if there is no such row."""
+    statement: Select[R] = (
+        select(model)
+        .where(model.id == row_id, *where)  # type: ignore[attr-defined]
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    row: R | None = (await session.execute(statement)).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"{model.__name__.lower()} {row_id}")
+    return row
 
 
 def is_sqlite(url: str) -> bool:

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Principal
+from domain.db import locked_row
 from domain.errors import NotFound, ValidationFailed
 from domain.events import RecordUpdated, record_event
 from domain.matching import contains_or_all
@@ -137,15 +138,7 @@ async def _locked_contact(session: AsyncSession, principal: Principal, contact_i
     cannot both create a login for it (SQLite's writers queue anyway)."""
     check_id(contact_id, "contact")
     await access_contact(session, principal, contact_id)
-    contact = await session.scalar(
-        select(Contact)
-        .where(Contact.id == contact_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if contact is None:
-        raise NotFound(f"contact {contact_id}")
-    return contact
+    return await locked_row(session, Contact, contact_id)
 
 
 async def log_portal_access(

@@ -34,8 +34,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Principal
-from domain.db import utcnow
-from domain.errors import Forbidden, NotFound, ValidationFailed
+from domain.db import locked_row, utcnow
+from domain.errors import Forbidden, ValidationFailed
 from domain.events import PostChanged, PostCreated, PostDeleted, record_event
 from domain.groups.models import Group
 from domain.posts.attachments import do_attach
@@ -154,15 +154,7 @@ async def do_create_post(session: AsyncSession, principal: Principal, data: Post
 async def _lock(session: AsyncSession, post: Post) -> Post:
     """Lock the post's row and read it afresh, so two concurrent changes of one post apply one
     after the other (SQLite's write transactions already queue)."""
-    locked = await session.scalar(
-        select(Post)
-        .where(Post.id == post.id, Post.deleted_at.is_(None))
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if locked is None:  # deleted meanwhile
-        raise NotFound(f"post {post.id}")
-    return locked
+    return await locked_row(session, Post, post.id, Post.deleted_at.is_(None))
 
 
 async def _channels_now(session: AsyncSession, post: Post, text: RenderedText) -> frozenset[str]:

@@ -18,8 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Principal
-from domain.db import utcnow
-from domain.errors import Forbidden, NotFound, ValidationFailed
+from domain.db import locked_row, utcnow
+from domain.errors import Forbidden, ValidationFailed
 from domain.events import CommentAdded, CommentChanged, CommentDeleted, record_event
 from domain.posts.audience import audience_of
 from domain.posts.checks import AUTHOR_ONLY, EMPTY, MODERATORS_ONLY, check_client_key, clean_body
@@ -35,14 +35,7 @@ UNKNOWN_PARENT = N_("There is no such comment on this post.")
 
 
 async def _lock_post(session: AsyncSession, post_id: int) -> Post:
-    post = await session.scalar(
-        select(Post)
-        .where(Post.id == post_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if post is None:
-        raise NotFound(f"post {post_id}")
+    post = await locked_row(session, Post, post_id)
     return post
 
 

@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Principal
-from domain.db import utcnow
-from domain.errors import NotFound, ValidationFailed
+from domain.db import locked_row, utcnow
+from domain.errors import ValidationFailed
 from domain.events import ReactionsChanged, record_event
 from domain.groups.checks import NOT_ALLOWED
 from domain.posts.audience import audience_of
@@ -61,14 +61,7 @@ async def do_set_reaction(
     """Set one's reaction to ``kind`` (None withdraws it); returns the post's counts."""
     wanted = parse_reaction(kind)
     await check_set_reaction(session, principal, post_id)
-    post = await session.scalar(
-        select(Post)
-        .where(Post.id == post_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if post is None:
-        raise NotFound(f"post {post_id}")
+    post = await locked_row(session, Post, post_id)
     mine = await session.get(Reaction, (post.id, principal.user_id), populate_existing=True)
     current = None if mine is None else mine.kind
     if current == wanted:
