@@ -21,9 +21,12 @@ from domain.groups.models import Group, GroupMembership, GroupRole, MembershipSt
 from domain.people.models import Role
 from domain.posts.models import Post
 
+# Roles that moderate every post, wherever it is.
+MODERATOR_ROLES = frozenset({Role.ADMIN, Role.COMMUNICATION})
+
 
 def moderates_everywhere(principal: Principal) -> bool:
-    return principal.is_admin or Role.COMMUNICATION in principal.roles
+    return not MODERATOR_ROLES.isdisjoint(principal.roles)
 
 
 async def managed_group_ids(

@@ -35,7 +35,7 @@ from starlette.templating import Jinja2Templates
 from domain.access import Principal
 from domain.db import Database
 from domain.posts.follows import FollowState, channel_followers
-from domain.posts.moderation import moderates_everywhere
+from domain.posts.moderation import MODERATOR_ROLES
 from domain.posts.queries import list_comments
 from domain.posts.viewers import PostViewers, post_viewers
 from domain.posts.views import PostView, load_post_views
@@ -75,19 +75,33 @@ def viewer_of(conn: Connection) -> Viewer:
     return viewer
 
 
+_NO_GROUPS: frozenset[str] = frozenset()
+
+
 def class_key(
-    conn: Connection, facts: PostViewers, groups: frozenset[str] | None = None
+    conn: Connection,
+    facts: PostViewers,
+    groups: frozenset[str] | None = None,
+    follow: FollowState = "none",
 ) -> tuple[Any, ...]:
     """Readers with the same key see the same fragment of this post. (``groups``: the post's
-    group channels, ``facts.groups``, when the caller has them already — this runs per socket.)"""
+    group channels, ``facts.groups``, when the caller has them already; ``follow``: the reader's
+    follow state of the post's channels, where it matters.) This runs once per socket for every
+    live event, so it reads each attribute once and builds one tuple."""
     principal = conn.principal
-    viewer = viewer_of(conn)
-    if principal.user_id in facts.personal or moderates_everywhere(principal):
-        return ("user", principal.user_id, principal.tokens, viewer)
+    viewer = conn.context
+    if not isinstance(viewer, Viewer):
+        raise TypeError("a live connection must carry a portal.live.Viewer")
+    user_id = principal.user_id
+    if user_id in facts.personal or not MODERATOR_ROLES.isdisjoint(principal.roles):
+        return ("user", user_id, principal.tokens, viewer, follow)
     tokens = principal.tokens
-    reach = tuple(not tokens.isdisjoint(a) for a in facts.audiences) if facts.audiences else ()
-    mine = tokens.intersection(facts.groups if groups is None else groups)
-    return ("class", viewer, principal.kind, principal.roles, reach, mine)
+    audiences = facts.audiences
+    reach = tuple([not tokens.isdisjoint(a) for a in audiences]) if audiences else ()
+    if groups is None:
+        groups = facts.groups
+    mine = tokens.intersection(groups) if groups else _NO_GROUPS
+    return ("class", viewer, principal.kind, principal.roles, reach, mine, follow)
 
 
 def timelines_for(
@@ -176,10 +190,13 @@ class LiveRenderer:
             classes: dict[tuple[Any, ...], list[Connection]] = {}
             groups = facts.groups
             for conn in conns:
-                key = class_key(conn, facts, groups)
-                if followers is not None:
-                    key = (*key, followers.state(conn.user_id))
-                classes.setdefault(key, []).append(conn)
+                follow = "none" if followers is None else followers.state(conn.principal.user_id)
+                key = class_key(conn, facts, groups, follow)
+                members = classes.get(key)
+                if members is None:
+                    classes[key] = [conn]
+                else:
+                    members.append(conn)
             frames = []
             for members in classes.values():
                 first = members[0]
