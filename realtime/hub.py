@@ -14,9 +14,9 @@ Three tasks run beside the sockets:
   for all of them) and closes those whose session ended — logout, revocation, deactivation — and
   reloads principals every ``refresh_interval`` seconds (for changes no event names, such as a
   project team changed by an import). A group membership event and a user access event (roles,
-  deactivation) reload that user's principals at once, before any later event is dispatched, and
-  a group change (e.g. no longer shared with an account) reloads the customers and partners in
-  that group;
+  deactivation) reload that user's principals at once, before any later event is dispatched; a
+  group change (e.g. no longer shared with an account) reloads the customers and partners in
+  that group, and a project's change of manager reloads whoever holds the project's token;
 - housekeeping sends heartbeats (every 30–45 s, jittered so thousands of sockets do not wake
   together) and closes sockets whose client has gone quiet.
 
@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 from domain.access import Principal
 from domain.db import Database, finish_before_cancel
-from domain.events import GroupChanged, GroupMembershipChanged, UserAccessChanged
+from domain.events import GroupChanged, GroupMembershipChanged, RecordUpdated, UserAccessChanged
 from realtime.connection import IDLE, REVOKED, SHUTDOWN, Connection
 from realtime.relay import LoggedEvent, Relay, max_event_id, pruned_through, read_visible
 from realtime.tasks import cancel_and_wait
@@ -74,6 +74,12 @@ class Timing:
 
 # Kinds after which the sockets of the user they name are re-checked before anything else goes out.
 _RELOADS_ITS_USER = frozenset({GroupMembershipChanged.kind, UserAccessChanged.kind})
+
+
+def _changes_project_manager(event: LoggedEvent) -> bool:
+    """A project's manager holds its token (``domain.access``): a new one takes it from the old."""
+    payload = event.payload
+    return payload.get("record_kind") == "project" and "manager_id" in payload.get("fields", ())
 
 
 class Hub:
@@ -252,6 +258,10 @@ class Hub:
                 await self._reload(
                     [c for c in self._by_token.get(token, ()) if c.principal.is_external]
                 )
+            elif event.kind == RecordUpdated.kind and _changes_project_manager(event):
+                # The project's former manager loses its token: reload whoever holds it.
+                token = f"project:{int(event.payload['record_id'])}"
+                await self._reload(list(self._by_token.get(token, ())))
             listeners = [c for c in self.matching(event.audience) if not c.closed]
             if listeners:
                 event_id = event.id

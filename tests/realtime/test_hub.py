@@ -183,6 +183,23 @@ async def test_a_role_change_stops_its_audience_at_once(db: Database) -> None:
     assert after not in drain(hr)
 
 
+async def test_a_projects_former_manager_stops_hearing_of_it_at_once(db: Database) -> None:
+    stage = Stage(db)
+    await stage.start()
+    manager = await stage.connect(person(1, "project:9"))
+    before = await stage.event("project:9")
+    await stage.hub.step()
+    assert drain(manager) == [before]
+    stage.principals[1] = person(1)  # a new manager took over: no project:9 any more
+    async with db.transaction() as session:
+        await record_event(
+            session, RecordUpdated("project", 9, ("manager_id",)), {"project:9"}, actor_id=None
+        )
+    await stage.event("project:9")
+    await stage.hub.step()
+    assert drain(manager) == [], "judged by the new principal already: not even the change"
+
+
 async def test_ended_sessions_are_closed_by_revalidation(db: Database) -> None:
     stage = Stage(db)
     await stage.start()
