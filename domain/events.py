@@ -62,11 +62,28 @@ class ConsumerCheckpoint(Base):
 
 
 @dataclass(frozen=True)
+class Recheck:
+    """Whose audience tokens an event may have taken away: live delivery reloads the principals
+    of those sockets before it sends anything else, so nothing after the change reaches a reader
+    by the old tokens. ``users``: these users' sockets; ``holders``: the sockets holding this
+    token (only the externals', with ``externals_only``)."""
+
+    users: frozenset[int] = frozenset()
+    holders: str | None = None
+    externals_only: bool = False
+
+
+@dataclass(frozen=True)
 class DomainEvent:
     kind: ClassVar[str]
 
     def payload(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def recheck(cls, payload: dict[str, Any]) -> Recheck | None:
+        """Who may have lost access by the event with this payload (None: nobody)."""
+        return None
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> DomainEvent:
@@ -97,6 +114,14 @@ class RecordUpdated(DomainEvent):
     def from_payload(cls, payload: dict[str, Any]) -> RecordUpdated:
         return cls(payload["record_kind"], payload["record_id"], tuple(payload["fields"]))
 
+    @classmethod
+    def recheck(cls, payload: dict[str, Any]) -> Recheck | None:
+        # A project's manager holds its token (``domain.access``): a new one takes it from the
+        # former. The other editable fields of records carry no principal's token.
+        if payload["record_kind"] == "project" and "manager_id" in payload["fields"]:
+            return Recheck(holders=f"project:{int(payload['record_id'])}")
+        return None
+
 
 @dataclass(frozen=True)
 class GroupChanged(DomainEvent):
@@ -113,6 +138,12 @@ class GroupChanged(DomainEvent):
     def from_payload(cls, payload: dict[str, Any]) -> GroupChanged:
         return cls(payload["group_id"], tuple(payload["fields"]))
 
+    @classmethod
+    def recheck(cls, payload: dict[str, Any]) -> Recheck | None:
+        # Unsharing a group from an account takes its token from that account's contacts (staff
+        # tokens do not depend on it).
+        return Recheck(holders=f"group:{int(payload['group_id'])}", externals_only=True)
+
 
 @dataclass(frozen=True)
 class GroupMembershipChanged(DomainEvent):
@@ -124,6 +155,10 @@ class GroupMembershipChanged(DomainEvent):
     user_id: int
     state: str
     role: str
+
+    @classmethod
+    def recheck(cls, payload: dict[str, Any]) -> Recheck | None:
+        return Recheck(users=frozenset({int(payload["user_id"])}))
 
 
 @dataclass(frozen=True)
@@ -142,6 +177,10 @@ class UserAccessChanged(DomainEvent):
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> UserAccessChanged:
         return cls(payload["user_id"], tuple(payload["fields"]))
+
+    @classmethod
+    def recheck(cls, payload: dict[str, Any]) -> Recheck | None:
+        return Recheck(users=frozenset({int(payload["user_id"])}))
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,10 @@ Three tasks run beside the sockets:
 - the guard re-checks every socket's session every ``revalidate_interval`` seconds (one query
   for all of them) and closes those whose session ended — logout, revocation, deactivation — and
   reloads principals every ``refresh_interval`` seconds (for changes no event names, such as a
-  project team changed by an import). A group membership event and a user access event (roles,
-  deactivation) reload that user's principals at once, before any later event is dispatched; a
-  group change (e.g. no longer shared with an account) reloads the customers and partners in
-  that group, and a project's change of manager reloads whoever holds the project's token;
+  project team changed by an import). An event that may take tokens away says whose
+  (``DomainEvent.recheck``: a membership or access change names its user, a group change the
+  externals holding the group's token, a project's new manager the holders of the project's
+  token), and those sockets' principals are reloaded before it or any later event is dispatched;
 - housekeeping sends heartbeats (every 30–45 s, jittered so thousands of sockets do not wake
   together) and closes sockets whose client has gone quiet.
 
@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 from domain.access import Principal
 from domain.db import Database, finish_before_cancel
-from domain.events import GroupChanged, GroupMembershipChanged, RecordUpdated, UserAccessChanged
+from domain.events import CATALOGUE, Recheck
 from realtime.connection import IDLE, REVOKED, SHUTDOWN, Connection
 from realtime.relay import LoggedEvent, Relay, max_event_id, pruned_through, read_visible
 from realtime.tasks import cancel_and_wait
@@ -70,16 +70,6 @@ class Timing:
     heartbeat: tuple[float, float] = (30.0, 45.0)
     idle_timeout: float = 120.0
     housekeeping_interval: float = 1.0
-
-
-# Kinds after which the sockets of the user they name are re-checked before anything else goes out.
-_RELOADS_ITS_USER = frozenset({GroupMembershipChanged.kind, UserAccessChanged.kind})
-
-
-def _changes_project_manager(event: LoggedEvent) -> bool:
-    """A project's manager holds its token (``domain.access``): a new one takes it from the old."""
-    payload = event.payload
-    return payload.get("record_kind") == "project" and "manager_id" in payload.get("fields", ())
 
 
 class Hub:
@@ -249,19 +239,10 @@ class Hub:
     async def dispatch(self, event: LoggedEvent) -> None:
         self._in_flight = event.id
         try:
-            if event.kind in _RELOADS_ITS_USER:
-                await self._reload_user(int(event.payload["user_id"]))
-            elif event.kind == GroupChanged.kind:
-                # Unsharing a group from an account takes its token from that account's
-                # contacts: reload the externals who hold it (staff tokens do not depend on it).
-                token = f"group:{int(event.payload['group_id'])}"
-                await self._reload(
-                    [c for c in self._by_token.get(token, ()) if c.principal.is_external]
-                )
-            elif event.kind == RecordUpdated.kind and _changes_project_manager(event):
-                # The project's former manager loses its token: reload whoever holds it.
-                token = f"project:{int(event.payload['record_id'])}"
-                await self._reload(list(self._by_token.get(token, ())))
+            kind = CATALOGUE.get(event.kind)
+            recheck = kind.recheck(event.payload) if kind is not None else None
+            if recheck is not None:
+                await self._recheck(recheck)
             listeners = [c for c in self.matching(event.audience) if not c.closed]
             if listeners:
                 event_id = event.id
@@ -285,8 +266,18 @@ class Hub:
 
     # -- revocation ------------------------------------------------------------------------------
 
-    async def _reload_user(self, user_id: int) -> None:
-        await self._reload([c for c in self._connections if c.user_id == user_id])
+    async def _recheck(self, recheck: Recheck) -> None:
+        """Reload the principals of the sockets an event may have taken tokens from."""
+        users = recheck.users
+        conns = [c for c in self._connections if c.user_id in users] if users else []
+        if recheck.holders is not None:
+            conns += [
+                c
+                for c in self._by_token.get(recheck.holders, ())
+                if c.user_id not in users
+                and (c.principal.is_external or not recheck.externals_only)
+            ]
+        await self._reload(conns)
 
     async def _reload(self, conns: Sequence[Connection]) -> None:
         """Reload these connections' principals now; if that fails, close them (an event said
